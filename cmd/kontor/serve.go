@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/kontorhq/kontor/handlers/gateway"
+	"github.com/kontorhq/kontor/platform/bus"
+	"github.com/kontorhq/kontor/platform/config"
+	"github.com/kontorhq/kontor/platform/logging"
+	"github.com/kontorhq/kontor/platform/postgres"
+	"github.com/kontorhq/kontor/platform/server"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Kontor API server",
+		Long: `Run the Kontor API server: every module under /api/<module>, GET /versions
+and Prometheus /metrics. Every setting is a flag or a KONTOR_* environment
+variable; a flag given on the command line wins.`,
+		Args: cobra.NoArgs,
+	}
+	cfg := config.Register(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := config.Load(cmd.Flags(), cfg, nil); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.Bind)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Bind, err)
+		}
+		return serve(cmd.Context(), cfg, ln, cmd.ErrOrStderr())
+	}
+	return cmd
+}
+
+// serve runs Kontor on ln until ctx is done. It owns ln.
+func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writer) error {
+	defer ln.Close()
+	slog.SetDefault(logging.New(out, cfg.LogLevel))
+	if cfg.AuthEnabled {
+		return fmt.Errorf("--auth-enabled: the auth module is not implemented yet; run without it")
+	}
+
+	pool, err := postgres.Open(ctx, cfg.PostgresURI)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cfg.AutoMigrate {
+		applied, err := postgres.Migrate(ctx, pool)
+		if err != nil {
+			return err
+		}
+		slog.Info("database migrated", "applied", len(applied))
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	publisher, err := bus.NewPublisher(bus.Options{Driver: cfg.Bus, KafkaBrokers: cfg.KafkaBrokers, DB: db})
+	if err != nil {
+		return err
+	}
+	if publisher != nil {
+		defer publisher.Close()
+		slog.Warn("the bus is open but events are not published yet: the outbox relay is not built", "bus", cfg.Bus)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := gateway.New(gateway.Options{
+		Region:       cfg.Region,
+		Env:          cfg.Env,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Registry:     reg,
+	})
+
+	base := "http://" + ln.Addr().String()
+	slog.Info("kontor is serving", "version", version, "address", base)
+	fmt.Fprintf(out, "\nKontor %s is listening on %s\n  try: curl %s/versions\n\n", version, base, base)
+	return server.Serve(ctx, ln, handler, cfg.ShutdownTimeout)
+}
