@@ -1,13 +1,15 @@
 -- +goose Up
 -- The ledger registry. Each ledger keeps its data in a bucket: a PostgreSQL
--- schema of its own, like the reference (default bucket "_default").
+-- schema of its own (default "_default"), like the reference.
 CREATE TABLE _system.ledgers (
-    id         bigserial PRIMARY KEY,
-    name       text NOT NULL UNIQUE,
+    name       text PRIMARY KEY,
+    id         bigserial UNIQUE,
     bucket     text NOT NULL,
     metadata   jsonb NOT NULL DEFAULT '{}',
     features   jsonb NOT NULL DEFAULT '{}',
-    created_at timestamptz NOT NULL DEFAULT now()
+    state      text NOT NULL DEFAULT 'initializing',
+    added_at   timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz
 );
 
 -- +goose Down

@@ -1,0 +1,426 @@
+package eventstore
+
+import (
+	"context"
+	"math/big"
+	"time"
+
+	"github.com/kontorhq/kontor/domain"
+	"github.com/kontorhq/kontor/domain/ledger"
+)
+
+// batch evaluates the commands of one group commit in order. It reads
+// through to the cache and keeps its own changes apart until the commit,
+// so that a failed batch leaves the cache untouched.
+type batch struct {
+	cache    *cache
+	features ledger.Features
+	now      ledger.Time
+
+	lastLogID   uint64
+	lastHash    []byte
+	lastTxID    uint64
+	lastMoveSeq int64
+	balances    map[key]balance
+	accounts    map[string]account
+	txs         map[uint64]ledger.Transaction // read or written by this batch
+	references  map[string]bool
+	idempotency map[string]ledger.Log
+
+	// What flush writes.
+	logs        []logWrite
+	newTxs      []*ledger.Transaction
+	moves       []move
+	touched     map[key]bool
+	newAccounts map[string]bool // accounts to upsert (created or used earlier)
+	updates     []update
+}
+
+// logWrite is a log to insert. Its payload shares the volume maps of the
+// transaction it carries, so patching back-dated effective volumes into
+// that transaction updates the log and the caller's result too.
+type logWrite struct {
+	log ledger.Log
+}
+
+// move is one side of a posting.
+type move struct {
+	seq           int64
+	txID          uint64
+	account       string
+	asset         string
+	amount        *big.Int
+	isSource      bool
+	effective     time.Time
+	pcv           ledger.Volumes
+	pcev          *ledger.Volumes // nil: back-dated, computed in the database
+	tx            *ledger.Transaction
+	lastOfTxInKey bool
+}
+
+// update is a change to an existing row, applied in order after inserts.
+type update struct {
+	kind    updateKind
+	txID    uint64
+	address string
+	md      ledger.Metadata
+	key     string
+}
+
+type updateKind int
+
+const (
+	setTxMetadata updateKind = iota
+	deleteTxMetadata
+	setAccountMetadata
+	deleteAccountMetadata
+	markReverted
+)
+
+func newBatch(c *cache, features ledger.Features, now ledger.Time) *batch {
+	return &batch{
+		cache:       c,
+		features:    features,
+		now:         now,
+		lastLogID:   c.lastLogID,
+		lastHash:    c.lastHash,
+		lastTxID:    c.lastTxID,
+		lastMoveSeq: c.lastMoveSeq,
+		balances:    map[key]balance{},
+		accounts:    map[string]account{},
+		txs:         map[uint64]ledger.Transaction{},
+		references:  map[string]bool{},
+		idempotency: map[string]ledger.Log{},
+		touched:     map[key]bool{},
+		newAccounts: map[string]bool{},
+	}
+}
+
+func (b *batch) feature(name, value string) bool { return b.features[name] == value }
+
+// prefetch loads, in a few queries, everything the batch's commands read
+// that the cache lacks.
+func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) error {
+	var (
+		iks, refs []string
+		txIDs     []uint64
+	)
+	keys := map[key]bool{}
+	addresses := map[string]bool{}
+	addPostings := func(postings ledger.Postings) {
+		for _, p := range postings {
+			keys[key{p.Source, p.Asset}] = true
+			keys[key{p.Destination, p.Asset}] = true
+			addresses[p.Source] = true
+			addresses[p.Destination] = true
+		}
+	}
+	for _, p := range reqs {
+		if p.req.IdempotencyKey != "" {
+			iks = append(iks, p.req.IdempotencyKey)
+		}
+		switch c := p.req.Command.(type) {
+		case ledger.CreateTransaction:
+			addPostings(c.Postings)
+			for address := range c.AccountMetadata {
+				addresses[address] = true
+			}
+			if c.Reference != "" {
+				refs = append(refs, c.Reference)
+			}
+		case ledger.RevertTransaction:
+			txIDs = append(txIDs, c.ID)
+		case ledger.SaveMetadata:
+			if c.Target.Type == ledger.TargetTransaction {
+				txIDs = append(txIDs, c.Target.TransactionID)
+			} else {
+				addresses[c.Target.Address] = true
+			}
+		case ledger.DeleteMetadata:
+			if c.Target.Type == ledger.TargetTransaction {
+				txIDs = append(txIDs, c.Target.TransactionID)
+			} else {
+				addresses[c.Target.Address] = true
+			}
+		}
+	}
+	var err error
+	if b.idempotency, err = db.logsByIdempotencyKey(ctx, iks); err != nil {
+		return err
+	}
+	if b.references, err = db.existingReferences(ctx, refs); err != nil {
+		return err
+	}
+	if b.txs, err = db.transactions(ctx, txIDs); err != nil {
+		return err
+	}
+	for _, tx := range b.txs {
+		addPostings(tx.Postings)
+	}
+	var missing []key
+	for k := range keys {
+		if _, ok := b.cache.balances[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	loaded, err := db.balances(ctx, missing)
+	if err != nil {
+		return err
+	}
+	for _, k := range missing {
+		b.cache.balances[k] = loaded[k] // zero volumes when absent
+	}
+	var unknown []string
+	for a := range addresses {
+		if _, ok := b.cache.accounts[a]; !ok {
+			unknown = append(unknown, a)
+		}
+	}
+	found, err := db.accounts(ctx, unknown)
+	if err != nil {
+		return err
+	}
+	for _, a := range unknown {
+		b.cache.accounts[a] = found[a]
+	}
+	return nil
+}
+
+// Balance implements ledger.State.
+func (b *batch) Balance(account, asset string) *big.Int {
+	return b.balance(key{account, asset}).volumes.Balance()
+}
+
+// Transaction implements ledger.State.
+func (b *batch) Transaction(id uint64) (ledger.Transaction, bool) {
+	tx, ok := b.txs[id]
+	return tx, ok
+}
+
+// HasReference implements ledger.State.
+func (b *batch) HasReference(reference string) bool { return b.references[reference] }
+
+func (b *batch) balance(k key) balance {
+	if v, ok := b.balances[k]; ok {
+		return v
+	}
+	v := b.cache.balances[k]
+	if v.volumes.Input == nil {
+		v.volumes = ledger.Volumes{Input: new(big.Int), Output: new(big.Int)}
+	}
+	return v
+}
+
+func (b *batch) account(address string) account {
+	if a, ok := b.accounts[address]; ok {
+		return a
+	}
+	return b.cache.accounts[address]
+}
+
+// execute evaluates one request and, unless it is a dry run or fails,
+// applies it to the batch.
+func (b *batch) execute(req Request) outcome {
+	ik := req.IdempotencyKey
+	if ik != "" && !req.DryRun {
+		if stored, ok := b.idempotency[ik]; ok {
+			if stored.IdempotencyHash != "" && stored.IdempotencyHash != req.IdempotencyHash {
+				return outcome{err: domain.Errorf(domain.CodeValidation,
+					"invalid idempotency hash when using idempotency key '%s', has computed '%s' but '%s' is stored",
+					ik, req.IdempotencyHash, stored.IdempotencyHash)}
+			}
+			return outcome{res: Result{Log: stored, IdempotencyHit: true}}
+		}
+	}
+	payload, err := req.Command.Evaluate(b, b.now)
+	if err != nil {
+		return outcome{err: err}
+	}
+	if req.DryRun {
+		payload, _ = b.fork().apply(payload)
+		return outcome{res: Result{Log: ledger.Log{ID: b.lastLogID + 1, Data: payload, Date: b.now}}}
+	}
+	payload, _ = b.apply(payload)
+	b.lastLogID++
+	log := ledger.Log{ID: b.lastLogID, Data: payload, Date: b.now, IdempotencyKey: ik, IdempotencyHash: req.IdempotencyHash}
+	if b.feature(ledger.FeatureHashLogs, "SYNC") {
+		hash, err := log.ComputeHash(b.lastHash)
+		if err != nil {
+			return outcome{err: err}
+		}
+		log.Hash, b.lastHash = hash, hash
+	}
+	if ik != "" {
+		b.idempotency[ik] = log
+	}
+	b.logs = append(b.logs, logWrite{log: log})
+	return outcome{res: Result{Log: log}}
+}
+
+// fork returns a copy of the batch whose changes are thrown away: dry runs
+// apply to it.
+func (b *batch) fork() *batch {
+	f := *b
+	f.balances = map[key]balance{}
+	for k, v := range b.balances {
+		f.balances[k] = v
+	}
+	f.accounts = map[string]account{}
+	f.txs = map[uint64]ledger.Transaction{}
+	for k, v := range b.txs {
+		f.txs[k] = v
+	}
+	f.references = map[string]bool{}
+	f.touched = map[key]bool{}
+	f.newAccounts = map[string]bool{}
+	f.logs, f.newTxs, f.moves, f.updates = nil, nil, nil, nil
+	return &f
+}
+
+// apply records the effects of a payload on the batch — ids, volumes,
+// moves, accounts and updates — and returns the payload completed with
+// ids and volumes, and the transaction it created, if any.
+func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Transaction) {
+	switch p := payload.(type) {
+	case ledger.CreatedTransaction:
+		tx := b.insertTransaction(p.Transaction)
+		for address, md := range p.AccountMetadata {
+			b.useAccount(address, b.now.Time)
+			b.updates = append(b.updates, update{kind: setAccountMetadata, address: address, md: md})
+		}
+		p.Transaction = *tx
+		return p, tx
+	case ledger.RevertedTransaction:
+		original := b.txs[p.RevertedTransaction.ID]
+		original.RevertedAt = p.RevertedTransaction.RevertedAt
+		original.UpdatedAt = b.now
+		b.txs[original.ID] = original
+		b.updates = append(b.updates, update{kind: markReverted, txID: original.ID})
+		tx := b.insertTransaction(p.RevertTransaction)
+		p.RevertedTransaction = original
+		p.RevertTransaction = *tx
+		return p, tx
+	case ledger.SavedMetadata:
+		if p.Target.Type == ledger.TargetTransaction {
+			tx := b.txs[p.Target.TransactionID]
+			tx.Metadata = tx.Metadata.Merge(p.Metadata)
+			b.txs[tx.ID] = tx
+			b.updates = append(b.updates, update{kind: setTxMetadata, txID: tx.ID, md: p.Metadata})
+		} else {
+			b.useAccount(p.Target.Address, b.now.Time)
+			b.updates = append(b.updates, update{kind: setAccountMetadata, address: p.Target.Address, md: p.Metadata})
+		}
+	case ledger.DeletedMetadata:
+		if p.Target.Type == ledger.TargetTransaction {
+			tx := b.txs[p.Target.TransactionID]
+			tx.Metadata = tx.Metadata.Clone()
+			delete(tx.Metadata, p.Key)
+			b.txs[tx.ID] = tx
+			b.updates = append(b.updates, update{kind: deleteTxMetadata, txID: tx.ID, key: p.Key})
+		} else {
+			b.updates = append(b.updates, update{kind: deleteAccountMetadata, address: p.Target.Address, key: p.Key})
+		}
+	}
+	return payload, nil
+}
+
+// insertTransaction gives tx the next id, computes its moves and volumes
+// and records it.
+func (b *batch) insertTransaction(tx ledger.Transaction) *ledger.Transaction {
+	b.lastTxID++
+	tx.ID = b.lastTxID
+	withMoves := b.feature(ledger.FeatureMovesHistory, "ON")
+	withEffective := withMoves && b.feature(ledger.FeatureMovesHistoryPostCommitEffectiveVolumes, "SYNC")
+	effective := tx.Timestamp.Time
+	created := &tx
+	tx.PostCommitVolumes = ledger.PostCommitVolumes{}
+	if withEffective {
+		tx.PostCommitEffectiveVolumes = ledger.PostCommitVolumes{}
+	}
+	lastMove := map[key]int{}
+	side := func(account, asset string, amount *big.Int, isSource bool) {
+		k := key{account, asset}
+		cur := b.balance(k)
+		v := ledger.Volumes{Input: new(big.Int).Set(cur.volumes.Input), Output: new(big.Int).Set(cur.volumes.Output)}
+		if isSource {
+			v.Output.Add(v.Output, amount)
+		} else {
+			v.Input.Add(v.Input, amount)
+		}
+		backDated := effective.Before(cur.lastEffective)
+		next := balance{volumes: v, lastEffective: cur.lastEffective}
+		if !backDated {
+			next.lastEffective = effective
+		}
+		b.balances[k] = next
+		b.touched[k] = true
+		put(tx.PostCommitVolumes, account, asset, v)
+		if withEffective && !backDated {
+			put(tx.PostCommitEffectiveVolumes, account, asset, v)
+		}
+		if !withMoves {
+			return
+		}
+		b.lastMoveSeq++
+		m := move{seq: b.lastMoveSeq, txID: tx.ID, account: account, asset: asset, amount: amount,
+			isSource: isSource, effective: effective, pcv: v.Copy(), tx: created}
+		if withEffective && !backDated {
+			pcev := v.Copy()
+			m.pcev = &pcev
+		}
+		if i, ok := lastMove[k]; ok {
+			b.moves[i].lastOfTxInKey = false
+		}
+		m.lastOfTxInKey = true
+		lastMove[k] = len(b.moves)
+		b.moves = append(b.moves, m)
+	}
+	for _, p := range tx.Postings {
+		side(p.Destination, p.Asset, p.Amount, false)
+		side(p.Source, p.Asset, p.Amount, true)
+		b.useAccount(p.Source, effective)
+		b.useAccount(p.Destination, effective)
+	}
+	if tx.Reference != "" {
+		b.references[tx.Reference] = true
+	}
+	b.txs[tx.ID] = tx
+	b.newTxs = append(b.newTxs, created)
+	return created
+}
+
+// useAccount records that address is used at t: created if new, its first
+// usage moved earlier if t is before it.
+func (b *batch) useAccount(address string, t time.Time) {
+	a := b.account(address)
+	if a.exists && !t.Before(a.firstUsage) {
+		return
+	}
+	if !a.exists || t.Before(a.firstUsage) {
+		a.firstUsage = t
+	}
+	a.exists = true
+	b.accounts[address] = a
+	b.newAccounts[address] = true
+}
+
+// commit moves the batch's state into the cache, after the database
+// committed it.
+func (b *batch) commit() {
+	c := b.cache
+	c.lastLogID, c.lastHash, c.lastTxID, c.lastMoveSeq = b.lastLogID, b.lastHash, b.lastTxID, b.lastMoveSeq
+	for k, v := range b.balances {
+		c.balances[k] = v
+	}
+	for a, v := range b.accounts {
+		c.accounts[a] = v
+	}
+}
+
+// put sets the volumes of account in asset in p to a copy of v.
+func put(p ledger.PostCommitVolumes, account, asset string, v ledger.Volumes) {
+	if p[account] == nil {
+		p[account] = ledger.VolumesByAssets{}
+	}
+	p[account][asset] = v.Copy()
+}

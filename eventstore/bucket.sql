@@ -1,0 +1,110 @@
+-- The tables of one bucket, a PostgreSQL schema shared by the ledgers that
+-- live in it (rows carry their ledger's name). Applied when a ledger is
+-- created in the bucket; every statement is idempotent. BUCKET stands for the
+-- quoted schema name.
+CREATE SCHEMA IF NOT EXISTS BUCKET;
+
+-- The log: the source of truth, append-only, hash-chained per ledger.
+CREATE TABLE IF NOT EXISTS BUCKET.logs (
+    ledger           text        NOT NULL,
+    id               bigint      NOT NULL,
+    type             text        NOT NULL,
+    date             timestamptz NOT NULL,
+    data             jsonb       NOT NULL,
+    memento          bytea       NOT NULL,
+    hash             bytea,
+    idempotency_key  text,
+    idempotency_hash text,
+    schema_version   text,
+    PRIMARY KEY (ledger, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS logs_idempotency_key ON BUCKET.logs (ledger, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS logs_date ON BUCKET.logs (ledger, date);
+
+-- Projections, written in the same PostgreSQL transaction as the logs.
+CREATE TABLE IF NOT EXISTS BUCKET.transactions (
+    ledger              text        NOT NULL,
+    id                  bigint      NOT NULL,
+    timestamp           timestamptz NOT NULL,
+    reference           text,
+    inserted_at         timestamptz NOT NULL,
+    updated_at          timestamptz NOT NULL,
+    reverted_at         timestamptz,
+    postings            jsonb       NOT NULL,
+    metadata            jsonb       NOT NULL DEFAULT '{}',
+    post_commit_volumes jsonb,
+    sources             text[]      NOT NULL,
+    destinations        text[]      NOT NULL,
+    PRIMARY KEY (ledger, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS transactions_reference ON BUCKET.transactions (ledger, reference)
+    WHERE reference IS NOT NULL;
+CREATE INDEX IF NOT EXISTS transactions_timestamp ON BUCKET.transactions (ledger, timestamp);
+CREATE INDEX IF NOT EXISTS transactions_metadata_gin ON BUCKET.transactions USING gin (metadata jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS transactions_sources ON BUCKET.transactions USING gin (sources);
+CREATE INDEX IF NOT EXISTS transactions_destinations ON BUCKET.transactions USING gin (destinations);
+
+CREATE TABLE IF NOT EXISTS BUCKET.accounts (
+    ledger         text        NOT NULL,
+    address        text        NOT NULL,
+    address_array  text[]      NOT NULL,
+    metadata       jsonb       NOT NULL DEFAULT '{}',
+    first_usage    timestamptz NOT NULL,
+    insertion_date timestamptz NOT NULL,
+    updated_at     timestamptz NOT NULL,
+    PRIMARY KEY (ledger, address)
+);
+CREATE INDEX IF NOT EXISTS accounts_metadata_gin ON BUCKET.accounts USING gin (metadata jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS accounts_first_usage ON BUCKET.accounts (ledger, first_usage);
+
+-- Current volumes per account and asset; last_effective_date is the latest
+-- effective date of the account's moves in that asset (to spot back-dating).
+CREATE TABLE IF NOT EXISTS BUCKET.volumes (
+    ledger              text        NOT NULL,
+    address             text        NOT NULL,
+    asset               text        NOT NULL,
+    input               numeric     NOT NULL,
+    output              numeric     NOT NULL,
+    last_effective_date timestamptz NOT NULL,
+    PRIMARY KEY (ledger, address, asset)
+);
+
+-- One move per side of each posting (MOVES_HISTORY): post-commit volumes in
+-- insertion order (pcv) and in effective-date order (pcev).
+CREATE TABLE IF NOT EXISTS BUCKET.moves (
+    ledger         text        NOT NULL,
+    seq            bigint      NOT NULL,
+    transaction_id bigint      NOT NULL,
+    account        text        NOT NULL,
+    asset          text        NOT NULL,
+    amount         numeric     NOT NULL,
+    is_source      boolean     NOT NULL,
+    insertion_date timestamptz NOT NULL,
+    effective_date timestamptz NOT NULL,
+    pcv_input      numeric     NOT NULL,
+    pcv_output     numeric     NOT NULL,
+    pcev_input     numeric,
+    pcev_output    numeric,
+    PRIMARY KEY (ledger, seq)
+);
+CREATE INDEX IF NOT EXISTS moves_account ON BUCKET.moves (ledger, account, asset, effective_date, seq);
+CREATE INDEX IF NOT EXISTS moves_transaction ON BUCKET.moves (ledger, transaction_id);
+
+-- Metadata history: a full snapshot per revision (ACCOUNT_/TRANSACTION_METADATA_HISTORY).
+CREATE TABLE IF NOT EXISTS BUCKET.accounts_metadata (
+    ledger   text        NOT NULL,
+    address  text        NOT NULL,
+    revision integer     NOT NULL,
+    date     timestamptz NOT NULL,
+    metadata jsonb       NOT NULL,
+    PRIMARY KEY (ledger, address, revision)
+);
+CREATE TABLE IF NOT EXISTS BUCKET.transactions_metadata (
+    ledger         text        NOT NULL,
+    transaction_id bigint      NOT NULL,
+    revision       integer     NOT NULL,
+    date           timestamptz NOT NULL,
+    metadata       jsonb       NOT NULL,
+    PRIMARY KEY (ledger, transaction_id, revision)
+);

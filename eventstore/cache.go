@@ -1,0 +1,67 @@
+package eventstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/kontorhq/kontor/domain/ledger"
+)
+
+// key names one balance: an account in an asset.
+type key struct{ account, asset string }
+
+// balance is the cached state of one key: its volumes and the latest
+// effective date of its moves (to spot back-dated ones).
+type balance struct {
+	volumes       ledger.Volumes
+	lastEffective time.Time
+}
+
+// account is the cached state of one account: whether it exists and since
+// when it is used.
+type account struct {
+	exists     bool
+	firstUsage time.Time
+}
+
+// cache is what a sequencer knows of its ledger between batches. It is
+// valid as long as the ledger's last log is the one it saw last: another
+// process writing the ledger makes it reload.
+type cache struct {
+	loaded      bool
+	lastLogID   uint64
+	lastHash    []byte
+	lastTxID    uint64
+	lastMoveSeq int64
+	balances    map[key]balance
+	accounts    map[string]account
+}
+
+func newCache() *cache { return &cache{} }
+
+func (c *cache) invalidate() { c.loaded = false }
+
+// sync makes the cache match the database, under the ledger's lock.
+func (c *cache) sync(ctx context.Context, db *bucketDB, maxBalances int) error {
+	id, hash, err := db.lastLog(ctx)
+	if err != nil {
+		return err
+	}
+	if c.loaded && id == c.lastLogID && len(c.balances) <= maxBalances {
+		return nil
+	}
+	txID, moveSeq, err := db.counters(ctx)
+	if err != nil {
+		return err
+	}
+	*c = cache{
+		loaded:      true,
+		lastLogID:   id,
+		lastHash:    hash,
+		lastTxID:    txID,
+		lastMoveSeq: moveSeq,
+		balances:    map[key]balance{},
+		accounts:    map[string]account{},
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/kontorhq/kontor/domain/ledger"
+)
+
+// bucketDB runs the event store's queries for one ledger inside one
+// PostgreSQL transaction.
+type bucketDB struct {
+	tx     pgx.Tx
+	ledger ledger.Ledger
+}
+
+// q expands the table names of sql ("{logs}") in the ledger's bucket.
+func (db *bucketDB) q(sql string) string {
+	schema := pgx.Identifier{db.ledger.Bucket}.Sanitize()
+	return strings.NewReplacer(
+		"{logs}", schema+".logs",
+		"{transactions}", schema+".transactions",
+		"{transactions_metadata}", schema+".transactions_metadata",
+		"{accounts}", schema+".accounts",
+		"{accounts_metadata}", schema+".accounts_metadata",
+		"{volumes}", schema+".volumes",
+		"{moves}", schema+".moves",
+	).Replace(sql)
+}
+
+func (db *bucketDB) lastLog(ctx context.Context) (uint64, []byte, error) {
+	var (
+		id   int64
+		hash []byte
+	)
+	err := db.tx.QueryRow(ctx, db.q(`SELECT id, hash FROM {logs} WHERE ledger = $1 ORDER BY id DESC LIMIT 1`),
+		db.ledger.Name).Scan(&id, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return uint64(id), hash, err
+}
+
+func (db *bucketDB) counters(ctx context.Context) (uint64, int64, error) {
+	var txID, seq int64
+	err := db.tx.QueryRow(ctx, db.q(`SELECT
+		(SELECT coalesce(max(id), 0) FROM {transactions} WHERE ledger = $1),
+		(SELECT coalesce(max(seq), 0) FROM {moves} WHERE ledger = $1)`), db.ledger.Name).Scan(&txID, &seq)
+	return uint64(txID), seq, err
+}
+
+func (db *bucketDB) logsByIdempotencyKey(ctx context.Context, keys []string) (map[string]ledger.Log, error) {
+	out := map[string]ledger.Log{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := db.tx.Query(ctx, db.q(`SELECT id, type, data, date, idempotency_key, coalesce(idempotency_hash, ''), hash
+		FROM {logs} WHERE ledger = $1 AND idempotency_key = ANY($2)`), db.ledger.Name, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id            int64
+			typ, ik, hash string
+			data, chain   []byte
+			date          time.Time
+			log           ledger.Log
+		)
+		if err := rows.Scan(&id, &typ, &data, &date, &ik, &hash, &chain); err != nil {
+			return nil, err
+		}
+		envelope, _ := json.Marshal(map[string]any{"type": typ, "data": json.RawMessage(data)})
+		if err := json.Unmarshal(envelope, &log); err != nil {
+			return nil, fmt.Errorf("decode log %d: %w", id, err)
+		}
+		log.ID, log.Date, log.IdempotencyKey, log.IdempotencyHash, log.Hash = uint64(id), ledger.NewTime(date), ik, hash, chain
+		out[log.IdempotencyKey] = log
+	}
+	return out, rows.Err()
+}
+
+func (db *bucketDB) existingReferences(ctx context.Context, refs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	rows, err := db.tx.Query(ctx, db.q(`SELECT reference FROM {transactions} WHERE ledger = $1 AND reference = ANY($2)`),
+		db.ledger.Name, refs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		out[ref] = true
+	}
+	return out, rows.Err()
+}
+
+func (db *bucketDB) transactions(ctx context.Context, ids []uint64) (map[uint64]ledger.Transaction, error) {
+	out := map[uint64]ledger.Transaction{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	signed := make([]int64, len(ids))
+	for i, id := range ids {
+		signed[i] = int64(id)
+	}
+	rows, err := db.tx.Query(ctx, db.q(`SELECT id, postings, metadata, timestamp, coalesce(reference, ''),
+		inserted_at, updated_at, reverted_at, post_commit_volumes
+		FROM {transactions} WHERE ledger = $1 AND id = ANY($2)`), db.ledger.Name, signed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			tx                           ledger.Transaction
+			id                           int64
+			postings, metadata, pcv      []byte
+			timestamp, inserted, updated time.Time
+			reverted                     *time.Time
+		)
+		if err := rows.Scan(&id, &postings, &metadata, &timestamp, &tx.Reference, &inserted, &updated, &reverted, &pcv); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(postings, &tx.Postings); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(metadata, &tx.Metadata); err != nil {
+			return nil, err
+		}
+		if pcv != nil {
+			if err := json.Unmarshal(pcv, &tx.PostCommitVolumes); err != nil {
+				return nil, err
+			}
+		}
+		tx.ID = uint64(id)
+		tx.Timestamp, tx.InsertedAt, tx.UpdatedAt = ledger.NewTime(timestamp), ledger.NewTime(inserted), ledger.NewTime(updated)
+		if reverted != nil {
+			at := ledger.NewTime(*reverted)
+			tx.RevertedAt = &at
+		}
+		out[tx.ID] = tx
+	}
+	return out, rows.Err()
+}
+
+func (db *bucketDB) balances(ctx context.Context, keys []key) (map[key]balance, error) {
+	out := map[key]balance{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	accounts, assets := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		accounts[i], assets[i] = k.account, k.asset
+	}
+	rows, err := db.tx.Query(ctx, db.q(`SELECT v.address, v.asset, v.input::text, v.output::text, v.last_effective_date
+		FROM {volumes} v JOIN unnest($2::text[], $3::text[]) AS k(address, asset)
+		ON v.address = k.address AND v.asset = k.asset
+		WHERE v.ledger = $1`), db.ledger.Name, accounts, assets)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k             key
+			input, output string
+			b             balance
+		)
+		if err := rows.Scan(&k.account, &k.asset, &input, &output, &b.lastEffective); err != nil {
+			return nil, err
+		}
+		b.volumes = ledger.Volumes{Input: parseInt(input), Output: parseInt(output)}
+		out[k] = b
+	}
+	return out, rows.Err()
+}
+
+func (db *bucketDB) accounts(ctx context.Context, addresses []string) (map[string]account, error) {
+	out := map[string]account{}
+	if len(addresses) == 0 {
+		return out, nil
+	}
+	rows, err := db.tx.Query(ctx, db.q(`SELECT address, first_usage FROM {accounts} WHERE ledger = $1 AND address = ANY($2)`),
+		db.ledger.Name, addresses)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			address string
+			a       = account{exists: true}
+		)
+		if err := rows.Scan(&address, &a.firstUsage); err != nil {
+			return nil, err
+		}
+		out[address] = a
+	}
+	return out, rows.Err()
+}
+
+func parseInt(s string) *big.Int {
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		panic("eventstore: numeric column is not an integer: " + s)
+	}
+	return n
+}
+
+func numeric(n *big.Int) pgtype.Numeric {
+	return pgtype.Numeric{Int: new(big.Int).Set(n), Valid: true}
+}

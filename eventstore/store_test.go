@@ -1,0 +1,302 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kontorhq/kontor/domain"
+	"github.com/kontorhq/kontor/domain/ledger"
+	"github.com/kontorhq/kontor/platform/pgtest"
+)
+
+func newStore(t *testing.T, features ledger.Features) (*Store, *pgxpool.Pool, string) {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	s := New(pool, Options{})
+	t.Cleanup(s.Close)
+	if _, err := s.CreateLedger(context.Background(), "main", ledger.LedgerConfiguration{Features: features}); err != nil {
+		t.Fatal(err)
+	}
+	return s, pool, "main"
+}
+
+func send(src, dst string, amount int64, asset string) ledger.Postings {
+	return ledger.Postings{ledger.NewPosting(src, dst, asset, big.NewInt(amount))}
+}
+
+func create(t *testing.T, s *Store, postings ledger.Postings) ledger.Transaction {
+	t.Helper()
+	res, err := s.Execute(context.Background(), "main", Request{Command: ledger.CreateTransaction{Postings: postings}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Log.Data.(ledger.CreatedTransaction).Transaction
+}
+
+func balanceOf(t *testing.T, pool *pgxpool.Pool, account, asset string) *big.Int {
+	t.Helper()
+	var s string
+	err := pool.QueryRow(context.Background(), `SELECT (input - output)::text FROM _default.volumes
+		WHERE ledger = 'main' AND address = $1 AND asset = $2`, account, asset).Scan(&s)
+	if err != nil {
+		t.Fatalf("balance of %s: %v", account, err)
+	}
+	return parseInt(s)
+}
+
+func TestCreateTransaction(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	tx := create(t, s, send("world", "users:1", 100, "USD/2"))
+	if tx.ID != 1 {
+		t.Fatalf("first transaction id %d, want 1", tx.ID)
+	}
+	if got := tx.PostCommitVolumes.Get("users:1", "USD/2"); got.Input.Int64() != 100 || got.Output.Sign() != 0 {
+		t.Fatalf("pcv users:1 = %+v", got)
+	}
+	if got := tx.PostCommitVolumes.Get("world", "USD/2"); got.Output.Int64() != 100 {
+		t.Fatalf("pcv world = %+v", got)
+	}
+	if got := tx.PostCommitEffectiveVolumes.Get("users:1", "USD/2"); got.Input.Int64() != 100 {
+		t.Fatalf("pcev users:1 = %+v", got)
+	}
+	tx2 := create(t, s, send("users:1", "users:2", 30, "USD/2"))
+	if tx2.ID != 2 || balanceOf(t, pool, "users:1", "USD/2").Int64() != 70 || balanceOf(t, pool, "users:2", "USD/2").Int64() != 30 {
+		t.Fatalf("after second transaction: id %d", tx2.ID)
+	}
+	var accounts, logs, moves int
+	_ = pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM _default.accounts), (SELECT count(*) FROM _default.logs),
+		(SELECT count(*) FROM _default.moves)`).Scan(&accounts, &logs, &moves)
+	if accounts != 3 || logs != 2 || moves != 4 {
+		t.Fatalf("accounts %d logs %d moves %d, want 3 2 4", accounts, logs, moves)
+	}
+}
+
+func TestInsufficientFundsAndForce(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	create(t, s, send("world", "users:1", 10, "EUR"))
+	_, err := s.Execute(context.Background(), "main", Request{Command: ledger.CreateTransaction{Postings: send("users:1", "users:2", 11, "EUR")}})
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != domain.CodeInsufficientFund {
+		t.Fatalf("want INSUFFICIENT_FUND, got %v", err)
+	}
+	details, ok := de.Details.(ledger.InsufficientFunds)
+	if !ok || details.Account != "users:1" || details.Asset != "EUR" || details.Needed.Int64() != 11 || details.Available.Int64() != 10 {
+		t.Fatalf("details %+v", de.Details)
+	}
+	if _, err := s.Execute(context.Background(), "main", Request{Command: ledger.CreateTransaction{
+		Postings: send("users:1", "users:2", 11, "EUR"), Force: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := balanceOf(t, pool, "users:1", "EUR").Int64(); got != -1 {
+		t.Fatalf("forced overdraft: balance %d, want -1", got)
+	}
+}
+
+func TestReferenceIdempotencyAndDryRun(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	ctx := context.Background()
+	cmd := ledger.CreateTransaction{Postings: send("world", "a", 1, "USD"), Reference: "ref-1"}
+	if _, err := s.Execute(ctx, "main", Request{Command: cmd}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Execute(ctx, "main", Request{Command: cmd}); domain.ErrorCode(err) != domain.CodeConflict {
+		t.Fatalf("duplicate reference: %v", err)
+	}
+
+	req := Request{Command: ledger.CreateTransaction{Postings: send("world", "a", 5, "USD")}, IdempotencyKey: "ik", IdempotencyHash: "h1"}
+	first, err := s.Execute(ctx, "main", req)
+	if err != nil || first.IdempotencyHit {
+		t.Fatal(err)
+	}
+	again, err := s.Execute(ctx, "main", req)
+	if err != nil || !again.IdempotencyHit || again.Log.ID != first.Log.ID {
+		t.Fatalf("replay: %+v %v", again, err)
+	}
+	if got := again.Log.Data.(ledger.CreatedTransaction).Transaction.ID; got != 2 {
+		t.Fatalf("replayed transaction id %d", got)
+	}
+	req.IdempotencyHash = "h2"
+	if _, err := s.Execute(ctx, "main", req); domain.ErrorCode(err) != domain.CodeValidation {
+		t.Fatalf("same key, other request: %v", err)
+	}
+
+	dry, err := s.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{Postings: send("world", "a", 7, "USD")}, DryRun: true})
+	if err != nil || dry.Log.Data.(ledger.CreatedTransaction).Transaction.ID != 3 {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	if got := balanceOf(t, pool, "a", "USD").Int64(); got != 6 {
+		t.Fatalf("dry run changed balance: %d", got)
+	}
+	next := create(t, s, send("world", "a", 1, "USD"))
+	if next.ID != 3 {
+		t.Fatalf("after a dry run the next id is %d, want 3", next.ID)
+	}
+}
+
+func TestRevertAndMetadata(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	ctx := context.Background()
+	tx := create(t, s, send("world", "users:1", 100, "USD"))
+	create(t, s, send("users:1", "users:2", 60, "USD"))
+	if _, err := s.Execute(ctx, "main", Request{Command: ledger.RevertTransaction{ID: tx.ID}}); domain.ErrorCode(err) != domain.CodeInsufficientFund {
+		t.Fatalf("revert without funds: %v", err)
+	}
+	res, err := s.Execute(ctx, "main", Request{Command: ledger.RevertTransaction{ID: tx.ID, Force: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := res.Log.Data.(ledger.RevertedTransaction)
+	if rev.RevertTransaction.ID != 3 || !rev.RevertedTransaction.Reverted() || rev.RevertTransaction.Metadata[ledger.MetadataKeyReverts] != "1" {
+		t.Fatalf("revert: %+v", rev)
+	}
+	if got := balanceOf(t, pool, "users:1", "USD").Int64(); got != -60 {
+		t.Fatalf("balance after forced revert: %d", got)
+	}
+	if _, err := s.Execute(ctx, "main", Request{Command: ledger.RevertTransaction{ID: tx.ID, Force: true}}); domain.ErrorCode(err) != domain.CodeAlreadyRevert {
+		t.Fatalf("second revert: %v", err)
+	}
+	if _, err := s.Execute(ctx, "main", Request{Command: ledger.RevertTransaction{ID: 99}}); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Fatalf("revert of a missing transaction: %v", err)
+	}
+
+	exec := func(cmd ledger.Command) {
+		t.Helper()
+		if _, err := s.Execute(ctx, "main", Request{Command: cmd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(ledger.SaveMetadata{Target: ledger.TransactionTarget(2), Metadata: ledger.Metadata{"a": "1", "b": "2"}})
+	exec(ledger.DeleteMetadata{Target: ledger.TransactionTarget(2), Key: "a"})
+	exec(ledger.SaveMetadata{Target: ledger.AccountTarget("merchants:9"), Metadata: ledger.Metadata{"k": "v"}})
+	if _, err := s.Execute(ctx, "main", Request{Command: ledger.DeleteMetadata{Target: ledger.TransactionTarget(2), Key: "a"}}); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Fatalf("deleting a missing key: %v", err)
+	}
+	var txMD, accMD string
+	var txRevisions, accRevisions int
+	_ = pool.QueryRow(ctx, `SELECT metadata::text FROM _default.transactions WHERE id = 2`).Scan(&txMD)
+	_ = pool.QueryRow(ctx, `SELECT metadata::text FROM _default.accounts WHERE address = 'merchants:9'`).Scan(&accMD)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM _default.transactions_metadata WHERE transaction_id = 2`).Scan(&txRevisions)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM _default.accounts_metadata WHERE address = 'merchants:9'`).Scan(&accRevisions)
+	if txMD != `{"b": "2"}` || accMD != `{"k": "v"}` || txRevisions != 3 || accRevisions != 2 {
+		t.Fatalf("metadata: tx %s (%d revisions), account %s (%d revisions)", txMD, txRevisions, accMD, accRevisions)
+	}
+}
+
+func TestBackDatedEffectiveVolumes(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	ctx := context.Background()
+	at := func(day int) ledger.Time { return ledger.NewTime(time.Date(2024, 1, day, 0, 0, 0, 0, time.UTC)) }
+	for _, c := range []struct {
+		day    int
+		amount int64
+	}{{10, 100}, {20, 10}, {5, 1}} {
+		if _, err := s.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{
+			Postings: send("world", "a", c.amount, "USD"), Timestamp: at(c.day)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT transaction_id, pcev_input::text FROM _default.moves WHERE account = 'a' ORDER BY effective_date`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var id int64
+		var in string
+		_ = rows.Scan(&id, &in)
+		got = append(got, fmt.Sprintf("%d:%s", id, in))
+	}
+	if fmt.Sprint(got) != "[3:1 1:101 2:111]" {
+		t.Fatalf("effective volumes by date: %v, want [3:1 1:101 2:111]", got)
+	}
+}
+
+// TestConcurrentHotAccount runs 64 writers on one funded account: no
+// update is lost, the account never goes below zero, every asset sums to
+// zero across accounts and the hash chain verifies.
+func TestConcurrentHotAccount(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	ctx := context.Background()
+	create(t, s, send("world", "hot", 1000, "USD"))
+	const writers, each = 64, 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	succeeded, refused := 0, 0
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				_, err := s.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{
+					Postings: send("hot", fmt.Sprintf("users:%d:%d", w, i), 1, "USD")}})
+				mu.Lock()
+				switch domain.ErrorCode(err) {
+				case "":
+					succeeded++
+				case domain.CodeInsufficientFund:
+					refused++
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if succeeded != 1000 || refused != writers*each-1000 {
+		t.Fatalf("succeeded %d refused %d, want 1000 and %d", succeeded, refused, writers*each-1000)
+	}
+	if got := balanceOf(t, pool, "hot", "USD"); got.Sign() != 0 {
+		t.Fatalf("hot balance %s, want 0", got)
+	}
+	var sum string
+	_ = pool.QueryRow(ctx, `SELECT sum(input - output)::text FROM _default.volumes WHERE ledger = 'main' AND asset = 'USD'`).Scan(&sum)
+	if sum != "0" {
+		t.Fatalf("sum of balances %s, want 0", sum)
+	}
+	var negative int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM _default.moves WHERE account <> 'world' AND pcv_input < pcv_output`).Scan(&negative)
+	if negative != 0 {
+		t.Fatalf("%d moves left an account below zero", negative)
+	}
+	verifyChain(t, pool)
+}
+
+func verifyChain(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT id, type, memento, date, coalesce(idempotency_key, ''), hash
+		FROM _default.logs WHERE ledger = 'main' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var prev []byte
+	var want uint64 = 1
+	for rows.Next() {
+		var (
+			id            int64
+			typ, ik       string
+			memento, hash []byte
+			date          time.Time
+		)
+		if err := rows.Scan(&id, &typ, &memento, &date, &ik, &hash); err != nil {
+			t.Fatal(err)
+		}
+		if uint64(id) != want {
+			t.Fatalf("log id %d, want %d", id, want)
+		}
+		want++
+		expected := ledger.HashMemento(prev, ledger.LogType(typ), memento, ledger.NewTime(date), ik)
+		if string(expected) != string(hash) {
+			t.Fatalf("log %d: chain broken", id)
+		}
+		prev = hash
+	}
+}
