@@ -28,19 +28,12 @@ type batch struct {
 	idempotency map[string]ledger.Log
 
 	// What flush writes.
-	logs        []logWrite
+	logs        []ledger.Log // their payloads share the volume maps of the transactions they carry
 	newTxs      []*ledger.Transaction
 	moves       []move
 	touched     map[key]bool
 	newAccounts map[string]bool // accounts to upsert (created or used earlier)
 	updates     []update
-}
-
-// logWrite is a log to insert. Its payload shares the volume maps of the
-// transaction it carries, so patching back-dated effective volumes into
-// that transaction updates the log and the caller's result too.
-type logWrite struct {
-	log ledger.Log
 }
 
 // move is one side of a posting.
@@ -253,7 +246,7 @@ func (b *batch) execute(req Request) outcome {
 	if ik != "" {
 		b.idempotency[ik] = log
 	}
-	b.logs = append(b.logs, logWrite{log: log})
+	b.logs = append(b.logs, log)
 	return outcome{res: Result{Log: log}}
 }
 

@@ -41,12 +41,9 @@ func newCache() *cache { return &cache{} }
 
 func (c *cache) invalidate() { c.loaded = false }
 
-// sync makes the cache match the database, under the ledger's lock.
-func (c *cache) sync(ctx context.Context, db *bucketDB, maxBalances int) error {
-	id, hash, err := db.lastLog(ctx)
-	if err != nil {
-		return err
-	}
+// sync makes the cache match the database, whose last log is id with the
+// given hash; the caller holds the ledger's lock.
+func (c *cache) sync(ctx context.Context, db *bucketDB, id uint64, hash []byte, maxBalances int) error {
 	if c.loaded && id == c.lastLogID && len(c.balances) <= maxBalances {
 		return nil
 	}

@@ -16,8 +16,10 @@ import (
 // flush writes what the batch produced: moves first (so that back-dated
 // effective volumes can be computed before the transactions and logs that
 // carry them are written), then transactions, logs, volumes, accounts and
-// the updates of existing rows, in command order.
-func (b *batch) flush(ctx context.Context, db *bucketDB, _ []outcome) error {
+// the updates of existing rows, in command order. A log's payload shares
+// the volume maps of its transaction, so the patched effective volumes
+// reach the log and the caller's result too.
+func (b *batch) flush(ctx context.Context, db *bucketDB) error {
 	if len(b.logs) == 0 {
 		return nil
 	}
@@ -137,8 +139,7 @@ func (b *batch) writeTransactions(ctx context.Context, db *bucketDB) error {
 
 func (b *batch) writeLogs(ctx context.Context, db *bucketDB) error {
 	rows := make([][]any, len(b.logs))
-	for i, w := range b.logs {
-		l := w.log
+	for i, l := range b.logs {
 		data, err := json.Marshal(l.Data)
 		if err != nil {
 			return err

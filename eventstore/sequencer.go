@@ -155,11 +155,12 @@ func (s *sequencer) process(batch []*pending) {
 // returns each command's outcome and a function that, called after the
 // commit, moves the batch's state into the cache.
 func (s *sequencer) write(ctx context.Context, tx pgx.Tx, batch []*pending) ([]outcome, func(), error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockID); err != nil {
+	db := &bucketDB{tx: tx, ledger: s.ledger}
+	lastID, lastHash, err := db.lockLedger(ctx, s.lockID)
+	if err != nil {
 		return nil, nil, err
 	}
-	db := &bucketDB{tx: tx, ledger: s.ledger}
-	if err := s.cache.sync(ctx, db, s.opts.MaxCachedBalances); err != nil {
+	if err := s.cache.sync(ctx, db, lastID, lastHash, s.opts.MaxCachedBalances); err != nil {
 		return nil, nil, err
 	}
 	now := ledger.Now()
@@ -171,7 +172,7 @@ func (s *sequencer) write(ctx context.Context, tx pgx.Tx, batch []*pending) ([]o
 	for i, p := range batch {
 		outcomes[i] = b.execute(p.req)
 	}
-	if err := b.flush(ctx, db, outcomes); err != nil {
+	if err := b.flush(ctx, db); err != nil {
 		return nil, nil, err
 	}
 	return outcomes, func() { b.commit() }, nil

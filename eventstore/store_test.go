@@ -300,3 +300,55 @@ func verifyChain(t *testing.T, pool *pgxpool.Pool) {
 		prev = hash
 	}
 }
+
+// TestTwoProcessesOneLedger runs two stores, as two Kontor processes would,
+// on one database and ledger: each revalidates its cache under the ledger's
+// lock, so no write is lost and the chain stays whole.
+func TestTwoProcessesOneLedger(t *testing.T) {
+	first, pool, _ := newStore(t, nil)
+	second := New(pool, Options{})
+	defer second.Close()
+	ctx := context.Background()
+	create(t, first, send("world", "shared", 200, "USD"))
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for i := range 400 {
+		store := first
+		if i%2 == 1 {
+			store = second
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := store.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{
+				Postings: send("shared", fmt.Sprintf("dest:%d", i%7), 1, "USD")}})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	ok, refused := 0, 0
+	for err := range errs {
+		switch domain.ErrorCode(err) {
+		case "":
+			ok++
+		case domain.CodeInsufficientFund:
+			refused++
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if ok != 200 || refused != 200 {
+		t.Fatalf("ok %d refused %d, want 200 and 200", ok, refused)
+	}
+	if got := balanceOf(t, pool, "shared", "USD"); got.Sign() != 0 {
+		t.Fatalf("shared balance %s, want 0", got)
+	}
+	var txs, maxID int
+	_ = pool.QueryRow(ctx, `SELECT count(*), max(id) FROM _default.transactions WHERE ledger = 'main'`).Scan(&txs, &maxID)
+	if txs != 201 || maxID != 201 {
+		t.Fatalf("%d transactions, max id %d: want 201 and 201 (no id reused or skipped)", txs, maxID)
+	}
+	verifyChain(t, pool)
+}
