@@ -12,12 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/kontorhq/kontor/eventstore"
 	"github.com/kontorhq/kontor/handlers/gateway"
+	"github.com/kontorhq/kontor/handlers/ledgerv2"
 	"github.com/kontorhq/kontor/platform/bus"
 	"github.com/kontorhq/kontor/platform/config"
 	"github.com/kontorhq/kontor/platform/logging"
 	"github.com/kontorhq/kontor/platform/postgres"
 	"github.com/kontorhq/kontor/platform/server"
+	"github.com/kontorhq/kontor/projections"
 )
 
 func newServeCmd() *cobra.Command {
@@ -76,12 +79,15 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writ
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	ledgerModule := ledgerv2.NewModule(ledgerv2.New(store, projections.NewReader(pool), version), version, pool.Ping)
 	handler := gateway.New(gateway.Options{
 		Region:       cfg.Region,
 		Env:          cfg.Env,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Registry:     reg,
-	})
+	}, ledgerModule)
 
 	base := "http://" + ln.Addr().String()
 	slog.Info("kontor is serving", "version", version, "address", base)

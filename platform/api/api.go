@@ -13,11 +13,29 @@ import (
 	"github.com/kontorhq/kontor/domain"
 )
 
-// ErrorBody is the reference error response.
+// ErrorBody is the reference error response. The Formance SDKs read
+// details as a string, so structured details travel JSON-encoded in it.
 type ErrorBody struct {
 	ErrorCode    string `json:"errorCode"`
 	ErrorMessage string `json:"errorMessage"`
-	Details      any    `json:"details,omitempty"`
+	Details      string `json:"details,omitempty"`
+}
+
+// detailsString renders error details for ErrorBody: a string as it is,
+// anything else as its JSON.
+func detailsString(details any) string {
+	switch d := details.(type) {
+	case nil:
+		return ""
+	case string:
+		return d
+	default:
+		b, err := json.Marshal(d)
+		if err != nil {
+			return ""
+		}
+		return string(b)
+	}
 }
 
 // Cursor is the reference list envelope's inner object.
@@ -101,7 +119,7 @@ func WriteErrorWith(w http.ResponseWriter, r *http.Request, err error, statuses 
 	if status >= 500 && status != http.StatusNotImplemented {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	WriteJSON(w, status, ErrorBody{ErrorCode: de.Code, ErrorMessage: de.Message, Details: de.Details})
+	WriteJSON(w, status, ErrorBody{ErrorCode: de.Code, ErrorMessage: de.Message, Details: detailsString(de.Details)})
 }
 
 // DecodeJSON reads the request body into v. An empty body leaves v as it is

@@ -38,7 +38,7 @@ func TestErrorMapping(t *testing.T) {
 		{domain.Errorf(domain.CodeValidation, "bad %s", "thing"), 400, `{"errorCode":"VALIDATION","errorMessage":"bad thing"}`},
 		{domain.Errorf(domain.CodeNotFound, "nope"), 404, `{"errorCode":"NOT_FOUND","errorMessage":"nope"}`},
 		{&domain.Error{Code: domain.CodeInsufficientFund, Message: "m", Details: map[string]string{"asset": "USD"}}, 400,
-			`{"errorCode":"INSUFFICIENT_FUND","errorMessage":"m","details":{"asset":"USD"}}`},
+			`{"errorCode":"INSUFFICIENT_FUND","errorMessage":"m","details":"{\"asset\":\"USD\"}"}`},
 		{errors.New("pq: password=secret"), 500, `{"errorCode":"INTERNAL","errorMessage":"Internal error. Consult logs/traces to have more details."}`},
 		{&http.MaxBytesError{Limit: 10}, 413, `{"errorCode":"VALIDATION","errorMessage":"request body too large: the limit is 10 bytes"}`},
 	}

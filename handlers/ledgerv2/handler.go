@@ -1,0 +1,99 @@
+// Package ledgerv2 serves the ledger v2 HTTP API (under /api/ledger/v2):
+// it decodes and validates requests, calls the event store for writes and
+// the projections for reads, and maps errors to the reference codes.
+package ledgerv2
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kontorhq/kontor/domain"
+	"github.com/kontorhq/kontor/domain/ledger"
+	"github.com/kontorhq/kontor/eventstore"
+	"github.com/kontorhq/kontor/platform/api"
+	"github.com/kontorhq/kontor/projections"
+)
+
+// statuses maps the ledger's error codes to HTTP statuses (spec §3.13).
+var statuses = map[string]int{
+	domain.CodeValidation:          http.StatusBadRequest,
+	domain.CodeInsufficientFund:    http.StatusBadRequest,
+	domain.CodeCompilationFailed:   http.StatusBadRequest,
+	domain.CodeMetadataOverride:    http.StatusBadRequest,
+	domain.CodeNoPostings:          http.StatusBadRequest,
+	domain.CodeInterpreterParse:    http.StatusBadRequest,
+	domain.CodeInterpreterRuntime:  http.StatusBadRequest,
+	domain.CodeAlreadyRevert:       http.StatusBadRequest,
+	domain.CodeLedgerAlreadyExists: http.StatusBadRequest,
+	domain.CodeImport:              http.StatusBadRequest,
+	domain.CodeConflict:            http.StatusConflict,
+	domain.CodeNotFound:            http.StatusNotFound,
+	domain.CodeLedgerNotFound:      http.StatusNotFound,
+	domain.CodeBulkSizeExceeded:    http.StatusRequestEntityTooLarge,
+	domain.CodeNotImplemented:      http.StatusNotImplemented,
+	domain.CodeUnavailable:         http.StatusServiceUnavailable,
+	domain.CodeInternal:            http.StatusInternalServerError,
+}
+
+// Handler serves the v2 API.
+type Handler struct {
+	store   *eventstore.Store
+	reader  *projections.Reader
+	version string
+}
+
+// New returns the v2 handler on the given write and read sides; version is
+// what GET /v2/_info reports.
+func New(store *eventstore.Store, reader *projections.Reader, version string) *Handler {
+	return &Handler{store: store, reader: reader, version: version}
+}
+
+// Mount adds the v2 routes to r (paths relative to /v2).
+func (h *Handler) Mount(r *mux.Router) {
+	h.mountReads(r)
+	h.mountWrites(r)
+}
+
+// writeError writes err with the ledger's status table.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	api.WriteErrorWith(w, r, err, statuses)
+}
+
+// ok writes {"data": v} with status.
+func ok(w http.ResponseWriter, r *http.Request, status int, v any) {
+	respond(w, r, status, map[string]any{"data": v})
+}
+
+// respond writes the envelope as JSON with status, amounts as strings when
+// the request carries Formance-Bigint-As-String.
+func respond(w http.ResponseWriter, r *http.Request, status int, envelope any) {
+	body, err := json.Marshal(envelope)
+	if err == nil && bigintAsString(r) {
+		body, err = ledger.AmountsAsStrings(body)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func bigintAsString(r *http.Request) bool {
+	switch strings.ToLower(r.Header.Get("Formance-Bigint-As-String")) {
+	case "true", "yes", "y", "1":
+		return true
+	}
+	return false
+}
+
+// queryBool reads a boolean query parameter the reference's way: only "1"
+// and "true" (any case) are true.
+func queryBool(r *http.Request, name string) bool {
+	v := strings.ToLower(r.URL.Query().Get(name))
+	return v == "1" || v == "true"
+}
