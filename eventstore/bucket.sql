@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS BUCKET.logs (
     id               bigint      NOT NULL,
     type             text        NOT NULL,
     date             timestamptz NOT NULL,
-    data             jsonb       NOT NULL,
+    data             json        NOT NULL,
     memento          bytea       NOT NULL,
     hash             bytea,
     idempotency_key  text,
@@ -20,7 +20,6 @@ CREATE TABLE IF NOT EXISTS BUCKET.logs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS logs_idempotency_key ON BUCKET.logs (ledger, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS logs_date ON BUCKET.logs (ledger, date);
 
 -- Projections, written in the same PostgreSQL transaction as the logs.
 CREATE TABLE IF NOT EXISTS BUCKET.transactions (
@@ -31,9 +30,9 @@ CREATE TABLE IF NOT EXISTS BUCKET.transactions (
     inserted_at         timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL,
     reverted_at         timestamptz,
-    postings            jsonb       NOT NULL,
+    postings            json        NOT NULL,
     metadata            jsonb       NOT NULL DEFAULT '{}',
-    post_commit_volumes jsonb,
+    post_commit_volumes json,
     sources             text[]      NOT NULL,
     destinations        text[]      NOT NULL,
     PRIMARY KEY (ledger, id)

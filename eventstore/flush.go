@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,62 +14,100 @@ import (
 	"github.com/kontorhq/kontor/domain/ledger"
 )
 
-// flush writes what the batch produced: moves first (so that back-dated
-// effective volumes can be computed before the transactions and logs that
-// carry them are written), then transactions, logs, volumes, accounts and
-// the updates of existing rows, in command order. A log's payload shares
-// the volume maps of its transaction, so the patched effective volumes
-// reach the log and the caller's result too.
+// flush writes what the batch produced in one round trip: a pipeline of
+// multi-row statements (moves, transactions, logs, volumes, accounts, then
+// the updates of existing rows in command order). Back-dated moves need
+// their effective volumes computed by the database before the
+// transactions and logs that carry them are written, so a batch holding
+// some writes its moves first. A log's payload shares the volume maps of
+// its transaction, so the patched volumes reach the log and the caller's
+// result too.
 func (b *batch) flush(ctx context.Context, db *bucketDB) error {
 	if len(b.logs) == 0 {
 		return nil
 	}
-	steps := []func(context.Context, *bucketDB) error{
-		b.writeMoves, b.fixBackDatedMoves, b.writeTransactions, b.writeLogs,
-		b.writeVolumes, b.writeAccounts, b.writeUpdates,
-	}
-	for _, step := range steps {
-		if err := step(ctx, db); err != nil {
+	pipeline := &pgx.Batch{}
+	if b.hasBackDatedMoves() {
+		if err := b.sendMoves(ctx, db); err != nil {
 			return err
 		}
+		if err := b.fixBackDatedMoves(ctx, db); err != nil {
+			return err
+		}
+	} else {
+		b.queueMoves(pipeline, db)
+	}
+	if err := b.queueTransactions(pipeline, db); err != nil {
+		return err
+	}
+	if err := b.queueLogs(pipeline, db); err != nil {
+		return err
+	}
+	b.queueVolumes(pipeline, db)
+	b.queueAccounts(pipeline, db)
+	b.queueUpdates(pipeline, db)
+	if err := db.tx.SendBatch(ctx, pipeline).Close(); err != nil {
+		return fmt.Errorf("write batch: %w", err)
 	}
 	return nil
 }
 
 func (b *batch) history(feature string) bool { return b.feature(feature, "SYNC") }
 
-func copyRows(ctx context.Context, db *bucketDB, table string, columns []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
+func (b *batch) hasBackDatedMoves() bool {
+	if !b.feature(ledger.FeatureMovesHistoryPostCommitEffectiveVolumes, "SYNC") {
+		return false
 	}
-	_, err := db.tx.CopyFrom(ctx, pgx.Identifier{db.ledger.Bucket, table}, columns, pgx.CopyFromRows(rows))
-	if err != nil {
-		return fmt.Errorf("insert %s: %w", table, err)
+	for _, m := range b.moves {
+		if m.pcev == nil {
+			return true
+		}
 	}
-	return nil
+	return false
 }
 
-func (b *batch) writeMoves(ctx context.Context, db *bucketDB) error {
-	rows := make([][]any, len(b.moves))
-	for i, m := range b.moves {
-		pcevIn, pcevOut := pgtype.Numeric{}, pgtype.Numeric{}
-		if m.pcev != nil {
-			pcevIn, pcevOut = numeric(m.pcev.Input), numeric(m.pcev.Output)
-		}
-		rows[i] = []any{db.ledger.Name, m.seq, int64(m.txID), m.account, m.asset, numeric(m.amount), m.isSource,
-			b.now.Time, m.effective, numeric(m.pcv.Input), numeric(m.pcv.Output), pcevIn, pcevOut}
+func (b *batch) queueMoves(p *pgx.Batch, db *bucketDB) {
+	if len(b.moves) == 0 {
+		return
 	}
-	return copyRows(ctx, db, "moves", []string{"ledger", "seq", "transaction_id", "account", "asset", "amount",
-		"is_source", "insertion_date", "effective_date", "pcv_input", "pcv_output", "pcev_input", "pcev_output"}, rows)
+	n := len(b.moves)
+	var (
+		seqs, txIDs      = make([]int64, n), make([]int64, n)
+		accounts, assets = make([]string, n), make([]string, n)
+		amounts          = make([]pgtype.Numeric, n)
+		sources          = make([]bool, n)
+		effective        = make([]time.Time, n)
+		pcvIn, pcvOut    = make([]pgtype.Numeric, n), make([]pgtype.Numeric, n)
+		pcevIn, pcevOut  = make([]pgtype.Numeric, n), make([]pgtype.Numeric, n)
+	)
+	for i, m := range b.moves {
+		seqs[i], txIDs[i], accounts[i], assets[i] = m.seq, int64(m.txID), m.account, m.asset
+		amounts[i], sources[i], effective[i] = numeric(m.amount), m.isSource, m.effective
+		pcvIn[i], pcvOut[i] = numeric(m.pcv.Input), numeric(m.pcv.Output)
+		if m.pcev != nil {
+			pcevIn[i], pcevOut[i] = numeric(m.pcev.Input), numeric(m.pcev.Output)
+		}
+	}
+	p.Queue(db.q(`INSERT INTO {moves} (ledger, insertion_date, seq, transaction_id, account, asset, amount, is_source,
+			effective_date, pcv_input, pcv_output, pcev_input, pcev_output)
+		SELECT $1, $2, * FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::numeric[], $8::boolean[],
+			$9::timestamptz[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[])`),
+		db.ledger.Name, b.now.Time, seqs, txIDs, accounts, assets, amounts, sources, effective, pcvIn, pcvOut, pcevIn, pcevOut)
+}
+
+func (b *batch) sendMoves(ctx context.Context, db *bucketDB) error {
+	p := &pgx.Batch{}
+	b.queueMoves(p, db)
+	if err := db.tx.SendBatch(ctx, p).Close(); err != nil {
+		return fmt.Errorf("write moves: %w", err)
+	}
+	return nil
 }
 
 // fixBackDatedMoves computes, in command order, the effective volumes of
 // every move dated before an existing move of its account and asset, and
 // adds its amount to the effective volumes of the moves it precedes.
 func (b *batch) fixBackDatedMoves(ctx context.Context, db *bucketDB) error {
-	if !b.feature(ledger.FeatureMovesHistoryPostCommitEffectiveVolumes, "SYNC") {
-		return nil
-	}
 	sql := db.q(`WITH prev AS (
 			SELECT pcev_input, pcev_output FROM {moves}
 			WHERE ledger = $1 AND account = $2 AND asset = $3 AND (effective_date, seq) < ($4, $5)
@@ -105,42 +144,67 @@ func (b *batch) fixBackDatedMoves(ctx context.Context, db *bucketDB) error {
 	return nil
 }
 
-func (b *batch) writeTransactions(ctx context.Context, db *bucketDB) error {
-	rows := make([][]any, len(b.newTxs))
-	var history [][]any
+func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
+	if len(b.newTxs) == 0 {
+		return nil
+	}
+	n := len(b.newTxs)
+	ids, timestamps := make([]int64, n), make([]time.Time, n)
+	references, postings, metadata, volumes := make([]pgtype.Text, n), make([]string, n), make([]string, n), make([]string, n)
+	sources, destinations := make([]string, n), make([]string, n)
 	for i, tx := range b.newTxs {
-		postings, err := json.Marshal(tx.Postings)
+		p, err := json.Marshal(tx.Postings)
 		if err != nil {
 			return err
 		}
-		metadata, _ := json.Marshal(tx.Metadata)
+		md, _ := json.Marshal(tx.Metadata)
 		pcv, _ := json.Marshal(tx.PostCommitVolumes)
-		sources, destinations := make([]string, len(tx.Postings)), make([]string, len(tx.Postings))
-		for j, p := range tx.Postings {
-			sources[j], destinations[j] = p.Source, p.Destination
-		}
-		var reference *string
-		if tx.Reference != "" {
-			reference = &tx.Reference
-		}
-		rows[i] = []any{db.ledger.Name, int64(tx.ID), tx.Timestamp.Time, reference, tx.InsertedAt.Time, tx.UpdatedAt.Time,
-			postings, metadata, pcv, sources, destinations}
-		if b.history(ledger.FeatureTransactionMetadataHistory) {
-			history = append(history, []any{db.ledger.Name, int64(tx.ID), 1, tx.Timestamp.Time, metadata})
-		}
+		ids[i], timestamps[i] = int64(tx.ID), tx.Timestamp.Time
+		references[i] = pgtype.Text{String: tx.Reference, Valid: tx.Reference != ""}
+		postings[i], metadata[i], volumes[i] = string(p), string(md), string(pcv)
+		sources[i], destinations[i] = arrayLiteral(tx.Postings, true), arrayLiteral(tx.Postings, false)
 	}
-	err := copyRows(ctx, db, "transactions", []string{"ledger", "id", "timestamp", "reference", "inserted_at",
-		"updated_at", "postings", "metadata", "post_commit_volumes", "sources", "destinations"}, rows)
-	if err != nil {
-		return err
-	}
-	return copyRows(ctx, db, "transactions_metadata", []string{"ledger", "transaction_id", "revision", "date", "metadata"}, history)
+	p.Queue(db.q(`WITH inserted AS (
+			INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata,
+				post_commit_volumes, sources, destinations)
+			SELECT $1, $2, $2, id, ts, ref, p::json, m::jsonb, v::json, s::text[], d::text[]
+			FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $10::text[], $11::text[])
+				AS t(id, ts, ref, p, m, v, s, d)
+			RETURNING id, timestamp, metadata
+		)
+		INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
+		SELECT $1, id, 1, timestamp, metadata FROM inserted WHERE $9`),
+		db.ledger.Name, b.now.Time, ids, timestamps, references, postings, metadata, volumes,
+		b.history(ledger.FeatureTransactionMetadataHistory), sources, destinations)
+	return nil
 }
 
-func (b *batch) writeLogs(ctx context.Context, db *bucketDB) error {
-	rows := make([][]any, len(b.logs))
+// arrayLiteral renders the sources (or destinations) of postings as a
+// PostgreSQL array literal; addresses hold no character that needs quoting.
+func arrayLiteral(postings ledger.Postings, sources bool) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, p := range postings {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if sources {
+			sb.WriteString(p.Source)
+		} else {
+			sb.WriteString(p.Destination)
+		}
+	}
+	sb.WriteByte('}')
+	return sb.String()
+}
+
+func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
+	n := len(b.logs)
+	ids := make([]int64, n)
+	types, data, iks, ikHashes := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
+	mementos, hashes := make([][]byte, n), make([][]byte, n)
 	for i, l := range b.logs {
-		data, err := json.Marshal(l.Data)
+		d, err := json.Marshal(l.Data)
 		if err != nil {
 			return err
 		}
@@ -148,46 +212,41 @@ func (b *batch) writeLogs(ctx context.Context, db *bucketDB) error {
 		if err != nil {
 			return err
 		}
-		rows[i] = []any{db.ledger.Name, int64(l.ID), string(l.Type()), l.Date.Time, data, memento, l.Hash,
-			nullable(l.IdempotencyKey), nullable(l.IdempotencyHash)}
+		ids[i], types[i], data[i], mementos[i], hashes[i] = int64(l.ID), string(l.Type()), string(d), memento, l.Hash
+		iks[i] = pgtype.Text{String: l.IdempotencyKey, Valid: l.IdempotencyKey != ""}
+		ikHashes[i] = pgtype.Text{String: l.IdempotencyHash, Valid: l.IdempotencyHash != ""}
 	}
-	return copyRows(ctx, db, "logs", []string{"ledger", "id", "type", "date", "data", "memento", "hash",
-		"idempotency_key", "idempotency_hash"}, rows)
+	p.Queue(db.q(`INSERT INTO {logs} (ledger, date, id, type, data, memento, hash, idempotency_key, idempotency_hash)
+		SELECT $1, $2, id, type, d::json, memento, hash, ik, ikh
+		FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])
+			AS t(id, type, d, memento, hash, ik, ikh)`),
+		db.ledger.Name, b.now.Time, ids, types, data, mementos, hashes, iks, ikHashes)
+	return nil
 }
 
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func (b *batch) writeVolumes(ctx context.Context, db *bucketDB) error {
+func (b *batch) queueVolumes(p *pgx.Batch, db *bucketDB) {
 	if len(b.touched) == 0 {
-		return nil
+		return
 	}
-	var accounts, assets, inputs, outputs []string
+	var accounts, assets []string
+	var inputs, outputs []pgtype.Numeric
 	var dates []time.Time
 	for k := range b.touched {
 		v := b.balances[k]
 		accounts, assets = append(accounts, k.account), append(assets, k.asset)
-		inputs, outputs = append(inputs, v.volumes.Input.String()), append(outputs, v.volumes.Output.String())
+		inputs, outputs = append(inputs, numeric(v.volumes.Input)), append(outputs, numeric(v.volumes.Output))
 		dates = append(dates, v.lastEffective)
 	}
-	_, err := db.tx.Exec(ctx, db.q(`INSERT INTO {volumes} (ledger, address, asset, input, output, last_effective_date)
-		SELECT $1, a, s, i::numeric, o::numeric, d FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS t(a, s, i, o, d)
+	p.Queue(db.q(`INSERT INTO {volumes} (ledger, address, asset, input, output, last_effective_date)
+		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::timestamptz[])
 		ON CONFLICT (ledger, address, asset) DO UPDATE
 		SET input = excluded.input, output = excluded.output, last_effective_date = excluded.last_effective_date`),
 		db.ledger.Name, accounts, assets, inputs, outputs, dates)
-	if err != nil {
-		return fmt.Errorf("write volumes: %w", err)
-	}
-	return nil
 }
 
-func (b *batch) writeAccounts(ctx context.Context, db *bucketDB) error {
+func (b *batch) queueAccounts(p *pgx.Batch, db *bucketDB) {
 	if len(b.newAccounts) == 0 {
-		return nil
+		return
 	}
 	var addresses []string
 	var firstUsages []time.Time
@@ -195,7 +254,7 @@ func (b *batch) writeAccounts(ctx context.Context, db *bucketDB) error {
 		addresses = append(addresses, a)
 		firstUsages = append(firstUsages, b.accounts[a].firstUsage)
 	}
-	_, err := db.tx.Exec(ctx, db.q(`WITH upserted AS (
+	p.Queue(db.q(`WITH upserted AS (
 			INSERT INTO {accounts} (ledger, address, address_array, first_usage, insertion_date, updated_at)
 			SELECT $1, a, string_to_array(a, ':'), f, $4, $4 FROM unnest($2::text[], $3::timestamptz[]) AS t(a, f)
 			ON CONFLICT (ledger, address) DO UPDATE SET first_usage = least({accounts}.first_usage, excluded.first_usage)
@@ -204,18 +263,11 @@ func (b *batch) writeAccounts(ctx context.Context, db *bucketDB) error {
 		INSERT INTO {accounts_metadata} (ledger, address, revision, date, metadata)
 		SELECT $1, address, 1, $4, metadata FROM upserted WHERE inserted AND $5`),
 		db.ledger.Name, addresses, firstUsages, b.now.Time, b.history(ledger.FeatureAccountMetadataHistory))
-	if err != nil {
-		return fmt.Errorf("write accounts: %w", err)
-	}
-	return nil
 }
 
-// writeUpdates applies metadata changes and revert marks in command order,
+// queueUpdates applies metadata changes and revert marks in command order,
 // each with its metadata history revision when the ledger keeps history.
-func (b *batch) writeUpdates(ctx context.Context, db *bucketDB) error {
-	if len(b.updates) == 0 {
-		return nil
-	}
+func (b *batch) queueUpdates(p *pgx.Batch, db *bucketDB) {
 	txHistory := db.q(`INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
 		SELECT u.ledger, u.id, coalesce((SELECT max(revision) FROM {transactions_metadata} h
 			WHERE h.ledger = u.ledger AND h.transaction_id = u.id), 0) + 1, u.updated_at, u.metadata
@@ -233,25 +285,20 @@ func (b *batch) writeUpdates(ctx context.Context, db *bucketDB) error {
 			WHERE ledger = $1 AND address = $2 RETURNING ledger, address, metadata, updated_at) `) + accountHistory
 	}
 	txHist, accHist := b.history(ledger.FeatureTransactionMetadataHistory), b.history(ledger.FeatureAccountMetadataHistory)
-	batch := &pgx.Batch{}
 	for _, u := range b.updates {
 		md, _ := json.Marshal(u.md)
 		switch u.kind {
 		case setTxMetadata:
-			batch.Queue(txUpdate("metadata = metadata || $3"), db.ledger.Name, int64(u.txID), md, txHist, b.now.Time)
+			p.Queue(txUpdate("metadata = metadata || $3"), db.ledger.Name, int64(u.txID), md, txHist, b.now.Time)
 		case deleteTxMetadata:
-			batch.Queue(txUpdate("metadata = metadata - $3::text"), db.ledger.Name, int64(u.txID), u.key, txHist, b.now.Time)
+			p.Queue(txUpdate("metadata = metadata - $3::text"), db.ledger.Name, int64(u.txID), u.key, txHist, b.now.Time)
 		case setAccountMetadata:
-			batch.Queue(accountUpdate("metadata = metadata || $3"), db.ledger.Name, u.address, md, accHist, b.now.Time)
+			p.Queue(accountUpdate("metadata = metadata || $3"), db.ledger.Name, u.address, md, accHist, b.now.Time)
 		case deleteAccountMetadata:
-			batch.Queue(accountUpdate("metadata = metadata - $3::text"), db.ledger.Name, u.address, u.key, accHist, b.now.Time)
+			p.Queue(accountUpdate("metadata = metadata - $3::text"), db.ledger.Name, u.address, u.key, accHist, b.now.Time)
 		case markReverted:
-			batch.Queue(db.q(`UPDATE {transactions} SET reverted_at = $3, updated_at = $3 WHERE ledger = $1 AND id = $2`),
+			p.Queue(db.q(`UPDATE {transactions} SET reverted_at = $3, updated_at = $3 WHERE ledger = $1 AND id = $2`),
 				db.ledger.Name, int64(u.txID), b.now.Time)
 		}
 	}
-	if err := db.tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("write updates: %w", err)
-	}
-	return nil
 }

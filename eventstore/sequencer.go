@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
@@ -19,10 +20,12 @@ import (
 // takes every waiting command (up to MaxBatch) as a batch and writes it in
 // one PostgreSQL transaction: while a batch commits, the next one gathers.
 type sequencer struct {
-	pool   *pgxpool.Pool
-	ledger ledger.Ledger
-	opts   Options
-	lockID int64
+	pool    *pgxpool.Pool
+	ledger  ledger.Ledger
+	opts    Options
+	lockID  int64
+	size    prometheus.Observer
+	elapsed prometheus.Observer
 
 	queue chan *pending
 	stop  chan struct{}
@@ -40,17 +43,19 @@ type outcome struct {
 	err error
 }
 
-func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options) *sequencer {
+func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics) *sequencer {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte("kontor:ledger:" + l.Bucket + ":" + l.Name))
 	return &sequencer{
-		pool:   pool,
-		ledger: l,
-		opts:   opts,
-		lockID: int64(h.Sum64()),
-		queue:  make(chan *pending, opts.QueueSize),
-		stop:   make(chan struct{}),
-		cache:  newCache(),
+		pool:    pool,
+		ledger:  l,
+		opts:    opts,
+		lockID:  int64(h.Sum64()),
+		size:    m.batchSize.WithLabelValues(l.Name),
+		elapsed: m.batchDuration.WithLabelValues(l.Name),
+		queue:   make(chan *pending, opts.QueueSize),
+		stop:    make(chan struct{}),
+		cache:   newCache(),
 	}
 }
 
@@ -123,6 +128,11 @@ func (s *sequencer) process(batch []*pending) {
 	if len(live) == 0 {
 		return
 	}
+	start := time.Now()
+	defer func() {
+		s.size.Observe(float64(len(live)))
+		s.elapsed.Observe(time.Since(start).Seconds())
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

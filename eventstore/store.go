@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
@@ -34,6 +35,8 @@ type Options struct {
 	// MaxCachedBalances bounds the per-ledger balance cache; it is emptied
 	// when it grows past this.
 	MaxCachedBalances int
+	// Registerer, when set, receives the write path's metrics.
+	Registerer prometheus.Registerer
 }
 
 func (o *Options) setDefaults() {
@@ -50,8 +53,9 @@ func (o *Options) setDefaults() {
 
 // Store executes commands on the ledgers of one database.
 type Store struct {
-	pool *pgxpool.Pool
-	opts Options
+	pool    *pgxpool.Pool
+	opts    Options
+	metrics *metrics
 
 	mu         sync.Mutex
 	sequencers map[string]*sequencer
@@ -62,7 +66,7 @@ type Store struct {
 // New returns a store writing through pool.
 func New(pool *pgxpool.Pool, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{pool: pool, opts: opts, sequencers: map[string]*sequencer{}}
+	return &Store{pool: pool, opts: opts, metrics: newMetrics(opts.Registerer), sequencers: map[string]*sequencer{}}
 }
 
 // Close stops every sequencer after the batch it is writing.
@@ -123,7 +127,7 @@ func (s *Store) sequencer(ctx context.Context, name string) (*sequencer, error) 
 	if seq, ok := s.sequencers[name]; ok {
 		return seq, nil
 	}
-	seq = newSequencer(s.pool, l, s.opts)
+	seq = newSequencer(s.pool, l, s.opts, s.metrics)
 	s.sequencers[name] = seq
 	s.wg.Add(1)
 	go func() {

@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writ
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	store := eventstore.New(pool, eventstore.Options{})
+	store := eventstore.New(pool, eventstore.Options{Registerer: reg})
 	defer store.Close()
 	ledgerModule := ledgerv2.NewModule(ledgerv2.New(store, projections.NewReader(pool), version), version, pool.Ping)
 	handler := gateway.New(gateway.Options{

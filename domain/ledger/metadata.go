@@ -9,10 +9,7 @@ type Metadata map[string]string
 
 // MarshalJSON renders m as a JSON object, {} when m is nil.
 func (m Metadata) MarshalJSON() ([]byte, error) {
-	if m == nil {
-		return []byte("{}"), nil
-	}
-	return json.Marshal(map[string]string(m))
+	return appendMetadata(make([]byte, 0, 64), m), nil
 }
 
 // Clone returns a copy of m, never nil.

@@ -70,22 +70,7 @@ type transactionJSON struct {
 
 // MarshalJSON renders the reference's transaction JSON.
 func (tx Transaction) MarshalJSON() ([]byte, error) {
-	return json.Marshal(transactionJSON{
-		Postings:                   tx.postings(),
-		Metadata:                   tx.Metadata,
-		Timestamp:                  tx.Timestamp,
-		Reference:                  tx.Reference,
-		ID:                         tx.ID,
-		InsertedAt:                 tx.InsertedAt,
-		UpdatedAt:                  tx.UpdatedAt,
-		RevertedAt:                 tx.RevertedAt,
-		PostCommitVolumes:          tx.PostCommitVolumes,
-		PostCommitEffectiveVolumes: tx.PostCommitEffectiveVolumes,
-		Template:                   tx.Template,
-		Reverted:                   tx.Reverted(),
-		PreCommitVolumes:           tx.PreCommitVolumes(),
-		PreCommitEffectiveVolumes:  tx.PreCommitEffectiveVolumes(),
-	})
+	return tx.appendJSON(make([]byte, 0, 1024)), nil
 }
 
 // UnmarshalJSON reads the reference's transaction JSON, as found in

@@ -25,14 +25,7 @@ func (v Volumes) Copy() Volumes {
 
 // MarshalJSON renders {"input":N,"output":N,"balance":N}.
 func (v Volumes) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 48)
-	b = append(b, `{"input":`...)
-	b = orZero(v.Input).Append(b, 10)
-	b = append(b, `,"output":`...)
-	b = orZero(v.Output).Append(b, 10)
-	b = append(b, `,"balance":`...)
-	b = v.Balance().Append(b, 10)
-	return append(b, '}'), nil
+	return appendVolumes(make([]byte, 0, 48), v), nil
 }
 
 // UnmarshalJSON reads input and output; balance is derived and ignored.
@@ -46,6 +39,11 @@ func (v *Volumes) UnmarshalJSON(b []byte) error {
 	}
 	*v = Volumes{Input: aux.Input, Output: aux.Output}
 	return nil
+}
+
+// MarshalJSON renders {"<account>":{"<asset>":Volumes}}, keys sorted.
+func (p PostCommitVolumes) MarshalJSON() ([]byte, error) {
+	return appendPostCommitVolumes(make([]byte, 0, 256), p), nil
 }
 
 // VolumesByAssets maps an asset to an account's volumes in it.

@@ -1,0 +1,173 @@
+package ledger
+
+import (
+	"encoding/json"
+	"slices"
+)
+
+// The write path renders every transaction at least twice (its log and the
+// response), so the hot types append their JSON by hand rather than through
+// nested MarshalJSON calls, which encoding/json re-validates at each level.
+// The bytes are exactly those encoding/json would produce.
+
+// appendString appends s as encoding/json encodes a string (HTML-safe).
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s)
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendMetadata(b []byte, m Metadata) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+func appendPostings(b []byte, postings Postings) []byte {
+	b = append(b, '[')
+	for i, p := range postings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"source":`...)
+		b = appendString(b, p.Source)
+		b = append(b, `,"destination":`...)
+		b = appendString(b, p.Destination)
+		b = append(b, `,"amount":`...)
+		if p.Amount == nil {
+			b = append(b, "null"...)
+		} else {
+			b = p.Amount.Append(b, 10)
+		}
+		b = append(b, `,"asset":`...)
+		b = appendString(b, p.Asset)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendVolumes(b []byte, v Volumes) []byte {
+	b = append(b, `{"input":`...)
+	b = orZero(v.Input).Append(b, 10)
+	b = append(b, `,"output":`...)
+	b = orZero(v.Output).Append(b, 10)
+	b = append(b, `,"balance":`...)
+	b = v.Balance().Append(b, 10)
+	return append(b, '}')
+}
+
+func appendPostCommitVolumes(b []byte, p PostCommitVolumes) []byte {
+	if p == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	for i, account := range sortedKeys(p) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, account)
+		b = append(b, ":{"...)
+		for j, asset := range sortedKeys(p[account]) {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, asset)
+			b = append(b, ':')
+			b = appendVolumes(b, p[account][asset])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendTime(b []byte, t Time) []byte {
+	b = append(b, '"')
+	b = t.appendFormat(b)
+	return append(b, '"')
+}
+
+// appendJSON appends the reference's transaction JSON (see Transaction).
+func (tx Transaction) appendJSON(b []byte) []byte {
+	b = append(b, `{"postings":`...)
+	b = appendPostings(b, tx.postings())
+	b = append(b, `,"metadata":`...)
+	b = appendMetadata(b, tx.Metadata)
+	b = append(b, `,"timestamp":`...)
+	b = appendTime(b, tx.Timestamp)
+	if tx.Reference != "" {
+		b = append(b, `,"reference":`...)
+		b = appendString(b, tx.Reference)
+	}
+	b = append(b, `,"id":`...)
+	b = appendUint(b, tx.ID)
+	b = append(b, `,"insertedAt":`...)
+	b = appendTime(b, tx.InsertedAt)
+	b = append(b, `,"updatedAt":`...)
+	b = appendTime(b, tx.UpdatedAt)
+	if tx.RevertedAt != nil {
+		b = append(b, `,"revertedAt":`...)
+		b = appendTime(b, *tx.RevertedAt)
+	}
+	if len(tx.PostCommitVolumes) > 0 {
+		b = append(b, `,"postCommitVolumes":`...)
+		b = appendPostCommitVolumes(b, tx.PostCommitVolumes)
+	}
+	if len(tx.PostCommitEffectiveVolumes) > 0 {
+		b = append(b, `,"postCommitEffectiveVolumes":`...)
+		b = appendPostCommitVolumes(b, tx.PostCommitEffectiveVolumes)
+	}
+	if tx.Template != "" {
+		b = append(b, `,"template":`...)
+		b = appendString(b, tx.Template)
+	}
+	if tx.Reverted() {
+		b = append(b, `,"reverted":true`...)
+	} else {
+		b = append(b, `,"reverted":false`...)
+	}
+	if pre := tx.PreCommitVolumes(); len(pre) > 0 {
+		b = append(b, `,"preCommitVolumes":`...)
+		b = appendPostCommitVolumes(b, pre)
+	}
+	if pre := tx.PreCommitEffectiveVolumes(); len(pre) > 0 {
+		b = append(b, `,"preCommitEffectiveVolumes":`...)
+		b = appendPostCommitVolumes(b, pre)
+	}
+	return append(b, '}')
+}
+
+func appendUint(b []byte, n uint64) []byte {
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, digits[i:]...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,91 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/big"
+	"testing"
+	"time"
+)
+
+// stdTransaction mirrors the transaction JSON with plain types only, so
+// that encoding/json's output is the reference the appenders must match.
+type stdVolumes struct {
+	Input   *big.Int `json:"input"`
+	Output  *big.Int `json:"output"`
+	Balance *big.Int `json:"balance"`
+}
+
+type stdPosting struct {
+	Source      string   `json:"source"`
+	Destination string   `json:"destination"`
+	Amount      *big.Int `json:"amount"`
+	Asset       string   `json:"asset"`
+}
+
+type stdTransaction struct {
+	Postings                   []stdPosting                     `json:"postings"`
+	Metadata                   map[string]string                `json:"metadata"`
+	Timestamp                  string                           `json:"timestamp"`
+	Reference                  string                           `json:"reference,omitempty"`
+	ID                         uint64                           `json:"id"`
+	InsertedAt                 string                           `json:"insertedAt"`
+	UpdatedAt                  string                           `json:"updatedAt"`
+	RevertedAt                 string                           `json:"revertedAt,omitempty"`
+	PostCommitVolumes          map[string]map[string]stdVolumes `json:"postCommitVolumes,omitempty"`
+	PostCommitEffectiveVolumes map[string]map[string]stdVolumes `json:"postCommitEffectiveVolumes,omitempty"`
+	Reverted                   bool                             `json:"reverted"`
+	PreCommitVolumes           map[string]map[string]stdVolumes `json:"preCommitVolumes,omitempty"`
+	PreCommitEffectiveVolumes  map[string]map[string]stdVolumes `json:"preCommitEffectiveVolumes,omitempty"`
+}
+
+func stdVolumesMap(p PostCommitVolumes) map[string]map[string]stdVolumes {
+	if len(p) == 0 {
+		return nil
+	}
+	out := map[string]map[string]stdVolumes{}
+	for account, byAsset := range p {
+		out[account] = map[string]stdVolumes{}
+		for asset, v := range byAsset {
+			out[account][asset] = stdVolumes{v.Input, v.Output, v.Balance()}
+		}
+	}
+	return out
+}
+
+func TestTransactionJSONMatchesEncodingJSON(t *testing.T) {
+	huge, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
+	at := NewTime(time.Date(2024, 1, 2, 3, 4, 5, 120000000, time.UTC))
+	strange := []string{"plain", "a<b&c>\"q\"", "½ é", "tab\there", "line\u2028sep", "bad\xffutf8", "back\\slash", "ctl\x01"}
+	for _, s := range strange {
+		postings := Postings{NewPosting("world", "users:1", "USD/2", huge), NewPosting("users:1", "bank", "EUR", big.NewInt(7))}
+		tx := Transaction{ID: 42, Postings: postings, Metadata: Metadata{s: s, "z": "last"}, Timestamp: at,
+			InsertedAt: at, UpdatedAt: at, Reference: s}
+		tx.PostCommitVolumes = ComputePostCommitVolumes(postings, func(string, string) Volumes {
+			return Volumes{Input: big.NewInt(3), Output: big.NewInt(1)}
+		})
+		tx.PostCommitEffectiveVolumes = tx.PostCommitVolumes.Copy()
+		reverted := tx.WithRevertedAt(at)
+		for _, tx := range []Transaction{tx, reverted, {Timestamp: at}} {
+			want := stdTransaction{Metadata: map[string]string(tx.Metadata), Timestamp: tx.Timestamp.String(),
+				Reference: tx.Reference, ID: tx.ID, InsertedAt: tx.InsertedAt.String(), UpdatedAt: tx.UpdatedAt.String(),
+				PostCommitVolumes: stdVolumesMap(tx.PostCommitVolumes), PostCommitEffectiveVolumes: stdVolumesMap(tx.PostCommitEffectiveVolumes),
+				Reverted: tx.Reverted(), PreCommitVolumes: stdVolumesMap(tx.PreCommitVolumes()),
+				PreCommitEffectiveVolumes: stdVolumesMap(tx.PreCommitEffectiveVolumes()), Postings: []stdPosting{}}
+			if want.Metadata == nil {
+				want.Metadata = map[string]string{}
+			}
+			if tx.RevertedAt != nil {
+				want.RevertedAt = tx.RevertedAt.String()
+			}
+			for _, p := range tx.Postings {
+				want.Postings = append(want.Postings, stdPosting(p))
+			}
+			wantJSON, _ := json.Marshal(want)
+			got, err := json.Marshal(tx)
+			if err != nil || !bytes.Equal(got, wantJSON) {
+				t.Fatalf("%q:\n got %s\nwant %s", s, got, wantJSON)
+			}
+		}
+	}
+}
