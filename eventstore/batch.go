@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5"
 	"math/big"
 	"time"
 
@@ -10,12 +12,18 @@ import (
 )
 
 // batch evaluates the commands of one group commit in order. It reads
-// through to the cache and keeps its own changes apart until the commit,
-// so that a failed batch leaves the cache untouched.
+// through its parent — the batch being written while this one is prepared,
+// if any — to the cache of committed state, and keeps its own changes apart
+// until the commit, so that a failed batch leaves the cache untouched.
 type batch struct {
 	cache    *cache
+	parent   *batch
 	features ledger.Features
 	now      ledger.Time
+
+	// baseLogID is the ledger's last log id this batch builds on; the
+	// writer refuses the batch if the database holds another.
+	baseLogID uint64
 
 	lastLogID   uint64
 	lastHash    []byte
@@ -27,7 +35,8 @@ type batch struct {
 	references  map[string]bool
 	idempotency map[string]ledger.Log
 
-	// What flush writes.
+	// What flush writes; pipeline holds it encoded (see build).
+	pipeline    *pgx.Batch
 	logs        []ledger.Log // their payloads share the volume maps of the transactions they carry
 	newTxs      []*ledger.Transaction
 	moves       []move
@@ -70,9 +79,12 @@ const (
 	markReverted
 )
 
-func newBatch(c *cache, features ledger.Features, now ledger.Time) *batch {
-	return &batch{
+// newBatch starts a batch on parent's state when parent is set, else on
+// the cache's.
+func newBatch(c *cache, parent *batch, features ledger.Features, now ledger.Time) *batch {
+	b := &batch{
 		cache:       c,
+		parent:      parent,
 		features:    features,
 		now:         now,
 		lastLogID:   c.lastLogID,
@@ -87,6 +99,11 @@ func newBatch(c *cache, features ledger.Features, now ledger.Time) *batch {
 		touched:     map[key]bool{},
 		newAccounts: map[string]bool{},
 	}
+	if parent != nil {
+		b.lastLogID, b.lastHash, b.lastTxID, b.lastMoveSeq = parent.lastLogID, parent.lastHash, parent.lastTxID, parent.lastMoveSeq
+	}
+	b.baseLogID = b.lastLogID
+	return b
 }
 
 func (b *batch) feature(name, value string) bool { return b.features[name] == value }
@@ -137,21 +154,36 @@ func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) err
 			}
 		}
 	}
-	var err error
-	if b.idempotency, err = db.logsByIdempotencyKey(ctx, iks); err != nil {
+	iks, refs, txIDs = b.fromParent(iks, refs, txIDs)
+	idempotency, err := db.logsByIdempotencyKey(ctx, iks)
+	if err != nil {
 		return err
 	}
-	if b.references, err = db.existingReferences(ctx, refs); err != nil {
+	references, err := db.existingReferences(ctx, refs)
+	if err != nil {
 		return err
 	}
-	if b.txs, err = db.transactions(ctx, txIDs); err != nil {
+	txs, err := db.transactions(ctx, txIDs)
+	if err != nil {
 		return err
+	}
+	for ik, l := range idempotency {
+		b.idempotency[ik] = l
+	}
+	for ref := range references {
+		b.references[ref] = true
+	}
+	for id, tx := range txs {
+		b.txs[id] = tx
 	}
 	for _, tx := range b.txs {
 		addPostings(tx.Postings)
 	}
 	var missing []key
 	for k := range keys {
+		if _, ok := b.inParent(k); ok {
+			continue
+		}
 		if _, ok := b.cache.balances[k]; !ok {
 			missing = append(missing, k)
 		}
@@ -165,6 +197,11 @@ func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) err
 	}
 	var unknown []string
 	for a := range addresses {
+		if b.parent != nil {
+			if _, ok := b.parent.accounts[a]; ok {
+				continue
+			}
+		}
 		if _, ok := b.cache.accounts[a]; !ok {
 			unknown = append(unknown, a)
 		}
@@ -177,6 +214,48 @@ func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) err
 		b.cache.accounts[a] = found[a]
 	}
 	return nil
+}
+
+// fromParent takes from the parent batch what it knows of the given
+// idempotency keys, references and transactions, and returns the ones left
+// to read from the database.
+func (b *batch) fromParent(iks, refs []string, txIDs []uint64) ([]string, []string, []uint64) {
+	if b.parent == nil {
+		return iks, refs, txIDs
+	}
+	p := b.parent
+	var leftIKs, leftRefs []string
+	var leftTxs []uint64
+	for _, ik := range iks {
+		if l, ok := p.idempotency[ik]; ok {
+			b.idempotency[ik] = l
+		} else {
+			leftIKs = append(leftIKs, ik)
+		}
+	}
+	for _, ref := range refs {
+		if p.references[ref] {
+			b.references[ref] = true
+		} else {
+			leftRefs = append(leftRefs, ref)
+		}
+	}
+	for _, id := range txIDs {
+		if tx, ok := p.txs[id]; ok {
+			b.txs[id] = tx
+		} else {
+			leftTxs = append(leftTxs, id)
+		}
+	}
+	return leftIKs, leftRefs, leftTxs
+}
+
+func (b *batch) inParent(k key) (balance, bool) {
+	if b.parent == nil {
+		return balance{}, false
+	}
+	v, ok := b.parent.balances[k]
+	return v, ok
 }
 
 // Balance implements ledger.State.
@@ -197,6 +276,9 @@ func (b *batch) balance(k key) balance {
 	if v, ok := b.balances[k]; ok {
 		return v
 	}
+	if v, ok := b.inParent(k); ok {
+		return v
+	}
 	v := b.cache.balances[k]
 	if v.volumes.Input == nil {
 		v.volumes = ledger.Volumes{Input: new(big.Int), Output: new(big.Int)}
@@ -207,6 +289,11 @@ func (b *batch) balance(k key) balance {
 func (b *batch) account(address string) account {
 	if a, ok := b.accounts[address]; ok {
 		return a
+	}
+	if b.parent != nil {
+		if a, ok := b.parent.accounts[address]; ok {
+			return a
+		}
 	}
 	return b.cache.accounts[address]
 }
@@ -398,8 +485,9 @@ func (b *batch) useAccount(address string, t time.Time) {
 }
 
 // commit moves the batch's state into the cache, after the database
-// committed it.
+// committed it; its parent, committed before it, is no longer needed.
 func (b *batch) commit() {
+	b.parent = nil
 	c := b.cache
 	c.lastLogID, c.lastHash, c.lastTxID, c.lastMoveSeq = b.lastLogID, b.lastHash, b.lastTxID, b.lastMoveSeq
 	for k, v := range b.balances {

@@ -107,3 +107,15 @@ CREATE TABLE IF NOT EXISTS BUCKET.transactions_metadata (
     metadata       jsonb       NOT NULL,
     PRIMARY KEY (ledger, transaction_id, revision)
 );
+
+-- expect_last_log fails with SQLSTATE KS001 unless the ledger's last log is
+-- _id (0: none): a writer that prepared a batch on that state refuses to
+-- write it if another process wrote the ledger since.
+CREATE OR REPLACE FUNCTION BUCKET.expect_last_log(_ledger text, _id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce((SELECT id FROM BUCKET.logs WHERE ledger = _ledger ORDER BY id DESC LIMIT 1), 0) <> _id THEN
+        RAISE EXCEPTION 'ledger % changed since the batch was prepared', _ledger USING ERRCODE = 'KS001';
+    END IF;
+END
+$$;

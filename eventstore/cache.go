@@ -41,11 +41,13 @@ func newCache() *cache { return &cache{} }
 
 func (c *cache) invalidate() { c.loaded = false }
 
-// sync makes the cache match the database, whose last log is id with the
-// given hash; the caller holds the ledger's lock.
-func (c *cache) sync(ctx context.Context, db *bucketDB, id uint64, hash []byte, maxBalances int) error {
-	if c.loaded && id == c.lastLogID && len(c.balances) <= maxBalances {
-		return nil
+// load resets the cache to the ledger's committed state, read without the
+// ledger's lock: the writer checks, under the lock, that no other process
+// wrote since (the last log id), and the batch is prepared again if one did.
+func (c *cache) load(ctx context.Context, db *bucketDB) error {
+	id, hash, err := db.lastLog(ctx)
+	if err != nil {
+		return err
 	}
 	txID, moveSeq, err := db.counters(ctx)
 	if err != nil {

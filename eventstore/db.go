@@ -15,10 +15,17 @@ import (
 	"github.com/kontorhq/kontor/domain/ledger"
 )
 
-// bucketDB runs the event store's queries for one ledger inside one
-// PostgreSQL transaction.
+// querier runs statements: a pool, or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// bucketDB runs the event store's queries for one ledger: reads through
+// the pool, writes inside the transaction of a batch.
 type bucketDB struct {
-	tx     pgx.Tx
+	tx     querier
 	ledger ledger.Ledger
 }
 
@@ -33,6 +40,7 @@ func (db *bucketDB) q(sql string) string {
 		"{accounts_metadata}", schema+".accounts_metadata",
 		"{volumes}", schema+".volumes",
 		"{moves}", schema+".moves",
+		"{expect_last_log}", schema+".expect_last_log",
 	).Replace(sql)
 }
 
@@ -53,6 +61,20 @@ func (db *bucketDB) lockLedger(ctx context.Context, lockID int64) (uint64, []byt
 		hash []byte
 	)
 	err := res.QueryRow().Scan(&id, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return uint64(id), hash, err
+}
+
+// lastLog reads the ledger's last log id and hash, without locking.
+func (db *bucketDB) lastLog(ctx context.Context) (uint64, []byte, error) {
+	var (
+		id   int64
+		hash []byte
+	)
+	err := db.tx.QueryRow(ctx, db.q(`SELECT id, hash FROM {logs} WHERE ledger = $1 ORDER BY id DESC LIMIT 1`),
+		db.ledger.Name).Scan(&id, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, nil
 	}

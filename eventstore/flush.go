@@ -14,41 +14,61 @@ import (
 	"github.com/kontorhq/kontor/domain/ledger"
 )
 
-// flush writes what the batch produced in one round trip: a pipeline of
-// multi-row statements (moves, transactions, logs, volumes, accounts, then
-// the updates of existing rows in command order). Back-dated moves need
-// their effective volumes computed by the database before the
-// transactions and logs that carry them are written, so a batch holding
-// some writes its moves first. A log's payload shares the volume maps of
-// its transaction, so the patched volumes reach the log and the caller's
-// result too.
+// build encodes what the batch produced into one pipeline of multi-row
+// statements — moves, transactions, logs, volumes, accounts, then the
+// updates of existing rows in command order — so that writing it is one
+// round trip. It runs while the previous batch is being written. Back-dated
+// moves need their effective volumes computed by the database before the
+// transactions and logs that carry them are encoded, so a batch holding
+// some is encoded by flush instead.
+func (b *batch) build(db *bucketDB) error {
+	if len(b.logs) == 0 || b.hasBackDatedMoves() {
+		return nil
+	}
+	b.pipeline = &pgx.Batch{}
+	b.queueMoves(b.pipeline, db)
+	return b.queueRest(b.pipeline, db)
+}
+
+// flush writes the batch inside the writer's explicit transaction: the
+// pipeline build encoded, or, for a batch with back-dated moves, its moves,
+// their effective volumes, then the rest. A log's payload
+// shares the volume maps of its transaction, so the effective volumes that
+// back-dated moves receive reach the log and the caller's result too.
 func (b *batch) flush(ctx context.Context, db *bucketDB) error {
 	if len(b.logs) == 0 {
 		return nil
 	}
-	pipeline := &pgx.Batch{}
-	if b.hasBackDatedMoves() {
+	pipeline := b.pipeline
+	if pipeline == nil {
 		if err := b.sendMoves(ctx, db); err != nil {
 			return err
 		}
 		if err := b.fixBackDatedMoves(ctx, db); err != nil {
 			return err
 		}
-	} else {
-		b.queueMoves(pipeline, db)
+		pipeline = &pgx.Batch{}
+		if err := b.queueRest(pipeline, db); err != nil {
+			return err
+		}
 	}
-	if err := b.queueTransactions(pipeline, db); err != nil {
-		return err
-	}
-	if err := b.queueLogs(pipeline, db); err != nil {
-		return err
-	}
-	b.queueVolumes(pipeline, db)
-	b.queueAccounts(pipeline, db)
-	b.queueUpdates(pipeline, db)
 	if err := db.tx.SendBatch(ctx, pipeline).Close(); err != nil {
 		return fmt.Errorf("write batch: %w", err)
 	}
+	return nil
+}
+
+// queueRest queues everything but the moves.
+func (b *batch) queueRest(p *pgx.Batch, db *bucketDB) error {
+	if err := b.queueTransactions(p, db); err != nil {
+		return err
+	}
+	if err := b.queueLogs(p, db); err != nil {
+		return err
+	}
+	b.queueVolumes(p, db)
+	b.queueAccounts(p, db)
+	b.queueUpdates(p, db)
 	return nil
 }
 

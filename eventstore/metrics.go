@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	batchSize     *prometheus.HistogramVec
 	batchDuration *prometheus.HistogramVec
+	stale         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -21,9 +22,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to evaluate and commit one group commit, by ledger.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"ledger"}),
+		stale: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kontor_ledger_stale_batches_total",
+			Help: "Batches prepared again because another process wrote the ledger first, by ledger.",
+		}, []string{"ledger"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.batchSize, m.batchDuration)
+		reg.MustRegister(m.batchSize, m.batchDuration, m.stale)
 	}
 	return m
 }

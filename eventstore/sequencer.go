@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,8 +18,9 @@ import (
 )
 
 // sequencer funnels the writes of one ledger into one goroutine, which
-// takes every waiting command (up to MaxBatch) as a batch and writes it in
-// one PostgreSQL transaction: while a batch commits, the next one gathers.
+// takes every waiting command (up to MaxBatch) as a batch, evaluates it
+// and hands it to a writer that commits it in one PostgreSQL transaction;
+// while a batch is written, the next one gathers and is evaluated.
 type sequencer struct {
 	pool    *pgxpool.Pool
 	ledger  ledger.Ledger
@@ -26,6 +28,7 @@ type sequencer struct {
 	lockID  int64
 	size    prometheus.Observer
 	elapsed prometheus.Observer
+	stale   prometheus.Counter
 
 	queue chan *pending
 	stop  chan struct{}
@@ -53,6 +56,7 @@ func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics)
 		lockID:  int64(h.Sum64()),
 		size:    m.batchSize.WithLabelValues(l.Name),
 		elapsed: m.batchDuration.WithLabelValues(l.Name),
+		stale:   m.stale.WithLabelValues(l.Name),
 		queue:   make(chan *pending, opts.QueueSize),
 		stop:    make(chan struct{}),
 		cache:   newCache(),
@@ -78,26 +82,99 @@ func (s *sequencer) submit(ctx context.Context, req Request) (Result, error) {
 	}
 }
 
+// flight is a batch handed to the writer: done is closed once it is
+// committed (err nil), refused as stale, or failed.
+type flight struct {
+	batch    *batch
+	reqs     []*pending
+	outcomes []outcome
+	done     chan struct{}
+	err      error
+}
+
+// errStale reports that another process wrote the ledger after the batch
+// was prepared: it must be prepared again on fresh state.
+var errStale = errors.New("ledger changed since the batch was prepared")
+
+// run is the sequencer's loop. It prepares a batch (prefetch and evaluate)
+// while the previous one is being written, on that previous batch's state:
+// the database and the Go side work at the same time. If the previous batch
+// fails, the prepared one is prepared again on committed state.
 func (s *sequencer) run() {
-	batch := make([]*pending, 0, s.opts.MaxBatch)
+	var inflight *flight
+	queued := make([]*pending, 0, s.opts.MaxBatch)
 	for {
+		var landed <-chan struct{}
+		if inflight != nil {
+			landed = inflight.done
+		}
 		select {
 		case <-s.stop:
+			if inflight != nil {
+				s.finish(inflight)
+			}
 			s.drain()
 			return
+		case <-landed:
+			// Nothing new came while it was written: settle it now (a stale
+			// batch is written again here, its callers still waiting).
+			s.finish(inflight)
+			inflight = nil
+			continue
 		case p := <-s.queue:
-			batch = append(batch[:0], p)
+			queued = append(queued[:0], p)
 		}
 	gather:
-		for len(batch) < s.opts.MaxBatch {
+		for len(queued) < s.opts.MaxBatch {
 			select {
 			case p := <-s.queue:
-				batch = append(batch, p)
+				queued = append(queued, p)
 			default:
 				break gather
 			}
 		}
-		s.process(batch)
+		reqs := live(queued)
+		if len(reqs) == 0 {
+			continue
+		}
+		var parent *batch
+		if inflight != nil {
+			parent = inflight.batch
+		}
+		b, outcomes, err := s.prepare(reqs, parent)
+		if inflight != nil {
+			committed := s.finish(inflight)
+			inflight = nil
+			if committed {
+				b.parent = nil // its state is in the cache now
+			} else {
+				b, outcomes, err = s.prepare(reqs, nil)
+			}
+		}
+		if err != nil {
+			fail(reqs, err)
+			continue
+		}
+		inflight = s.launch(b, reqs, outcomes)
+	}
+}
+
+// live returns the requests whose caller still waits, answering the others.
+func live(batch []*pending) []*pending {
+	out := make([]*pending, 0, len(batch))
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.reply <- outcome{err: err}
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func fail(reqs []*pending, err error) {
+	for _, p := range reqs {
+		p.reply <- outcome{err: err}
 	}
 }
 
@@ -113,77 +190,132 @@ func (s *sequencer) drain() {
 	}
 }
 
-// process writes one batch. Commands whose caller left are skipped; the
-// others each get their own outcome. If the database fails, every command
-// of the batch gets the error and the cache is reloaded next time.
-func (s *sequencer) process(batch []*pending) {
-	live := batch[:0:0]
-	for _, p := range batch {
-		if err := p.ctx.Err(); err != nil {
-			p.reply <- outcome{err: err}
-			continue
-		}
-		live = append(live, p)
-	}
-	if len(live) == 0 {
-		return
-	}
-	start := time.Now()
-	defer func() {
-		s.size.Observe(float64(len(live)))
-		s.elapsed.Observe(time.Since(start).Seconds())
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+// prepare evaluates reqs on parent's state (or the cache's when parent is
+// nil) and returns the batch ready to be written with each command's
+// outcome.
+func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-
-	var outcomes []outcome
-	var commit func()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		outcomes, commit, err = s.write(ctx, tx, live)
-		return err
-	})
-	if err != nil {
-		s.cache.invalidate()
-		var de *domain.Error
-		if !errors.As(err, &de) {
-			slog.Error("ledger batch failed", "ledger", s.ledger.Name, "commands", len(live), "error", err)
-			err = fmt.Errorf("write batch: %w", err)
+	db := &bucketDB{tx: s.pool, ledger: s.ledger}
+	if parent == nil && (!s.cache.loaded || len(s.cache.balances) > s.opts.MaxCachedBalances) {
+		if err := s.cache.load(ctx, db); err != nil {
+			return nil, nil, internal(s.ledger.Name, err)
 		}
-		for _, p := range live {
-			p.reply <- outcome{err: err}
-		}
-		return
 	}
-	commit()
-	for i, p := range live {
-		p.reply <- outcomes[i]
+	b := newBatch(s.cache, parent, s.ledger.Features, ledger.Now())
+	if err := b.prefetch(ctx, db, reqs); err != nil {
+		return nil, nil, internal(s.ledger.Name, err)
+	}
+	outcomes := make([]outcome, len(reqs))
+	for i, p := range reqs {
+		outcomes[i] = b.execute(p.req)
+	}
+	if err := b.build(db); err != nil {
+		return nil, nil, internal(s.ledger.Name, err)
+	}
+	return b, outcomes, nil
+}
+
+// launch writes b in the background: under the ledger's lock, if the
+// ledger still ends with the log b builds on, in one PostgreSQL
+// transaction. The callers are answered as soon as it commits.
+func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome) *flight {
+	f := &flight{batch: b, reqs: reqs, outcomes: outcomes, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		f.err = s.write(ctx, b)
+		switch {
+		case f.err == nil:
+			s.size.Observe(float64(len(reqs)))
+			s.elapsed.Observe(time.Since(start).Seconds())
+			for i, p := range reqs {
+				p.reply <- outcomes[i]
+			}
+		case !errors.Is(f.err, errStale):
+			fail(reqs, internal(s.ledger.Name, f.err))
+		}
+	}()
+	return f
+}
+
+// write commits b. A batch encoded in advance goes in one round trip: the
+// ledger's lock, the check that its last log is still b's base, and the
+// inserts, all in one pipeline that PostgreSQL runs as one implicit
+// transaction. A batch with back-dated moves needs the database between
+// its steps, so it runs in an explicit transaction.
+func (s *sequencer) write(ctx context.Context, b *batch) error {
+	db := &bucketDB{tx: s.pool, ledger: s.ledger}
+	if b.pipeline != nil {
+		p := &pgx.Batch{}
+		p.Queue(`SELECT pg_advisory_xact_lock($1)`, s.lockID)
+		p.Queue(db.q(`SELECT {expect_last_log}($1, $2)`), s.ledger.Name, int64(b.baseLogID))
+		p.QueuedQueries = append(p.QueuedQueries, b.pipeline.QueuedQueries...)
+		err := s.pool.SendBatch(ctx, p).Close()
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "KS001" {
+			return errStale
+		}
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		db := &bucketDB{tx: tx, ledger: s.ledger}
+		last, _, err := db.lockLedger(ctx, s.lockID)
+		if err != nil {
+			return err
+		}
+		if last != b.baseLogID {
+			return errStale
+		}
+		return b.flush(ctx, db)
+	})
+}
+
+// finish waits for f and reports whether it committed. A committed batch
+// moves into the cache; a failed one empties the cache; a stale one is
+// prepared and written again until it goes through.
+func (s *sequencer) finish(f *flight) bool {
+	<-f.done
+	if f.err == nil {
+		f.batch.commit()
+		return true
+	}
+	s.cache.invalidate()
+	if !errors.Is(f.err, errStale) {
+		return false
+	}
+	for attempt := 0; ; attempt++ {
+		s.stale.Inc()
+		b, outcomes, err := s.prepare(f.reqs, nil)
+		if err != nil {
+			fail(f.reqs, err)
+			return false
+		}
+		retry := s.launch(b, f.reqs, outcomes)
+		<-retry.done
+		switch {
+		case retry.err == nil:
+			b.commit()
+			return false // the batch prepared on f's first attempt is void
+		case !errors.Is(retry.err, errStale) || attempt == 10:
+			s.cache.invalidate()
+			if errors.Is(retry.err, errStale) {
+				fail(f.reqs, domain.Errorf(domain.CodeUnavailable, "ledger %s is under heavy concurrent writes: retry", s.ledger.Name))
+			}
+			return false
+		}
+		s.cache.invalidate()
 	}
 }
 
-// write evaluates the batch inside tx and writes what it produced. It
-// returns each command's outcome and a function that, called after the
-// commit, moves the batch's state into the cache.
-func (s *sequencer) write(ctx context.Context, tx pgx.Tx, batch []*pending) ([]outcome, func(), error) {
-	db := &bucketDB{tx: tx, ledger: s.ledger}
-	lastID, lastHash, err := db.lockLedger(ctx, s.lockID)
-	if err != nil {
-		return nil, nil, err
+// internal wraps a database failure for the callers of a batch.
+func internal(ledgerName string, err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return err
 	}
-	if err := s.cache.sync(ctx, db, lastID, lastHash, s.opts.MaxCachedBalances); err != nil {
-		return nil, nil, err
-	}
-	now := ledger.Now()
-	b := newBatch(s.cache, s.ledger.Features, now)
-	if err := b.prefetch(ctx, db, batch); err != nil {
-		return nil, nil, err
-	}
-	outcomes := make([]outcome, len(batch))
-	for i, p := range batch {
-		outcomes[i] = b.execute(p.req)
-	}
-	if err := b.flush(ctx, db); err != nil {
-		return nil, nil, err
-	}
-	return outcomes, func() { b.commit() }, nil
+	slog.Error("ledger batch failed", "ledger", ledgerName, "error", err)
+	return fmt.Errorf("write batch: %w", err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"math/big"
 	"sync"
 	"testing"
@@ -351,4 +352,9 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 		t.Fatalf("%d transactions, max id %d: want 201 and 201 (no id reused or skipped)", txs, maxID)
 	}
 	verifyChain(t, pool)
+	stale := testutil.ToFloat64(first.metrics.stale.WithLabelValues("main")) +
+		testutil.ToFloat64(second.metrics.stale.WithLabelValues("main"))
+	if stale == 0 {
+		t.Fatal("no batch was found stale: the cross-process path was not exercised")
+	}
 }

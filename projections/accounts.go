@@ -42,7 +42,7 @@ var accountsSpec = listSpec{
 // only the accounts used by then, with their metadata then; balance
 // filters then read the effective volumes at PIT.
 func (r *Reader) Accounts(ctx context.Context, name string, q ListQuery) (api.Cursor[Account], error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return api.Cursor[Account]{}, err
 	}
@@ -63,7 +63,7 @@ func (r *Reader) Accounts(ctx context.Context, name string, q ListQuery) (api.Cu
 
 // CountAccounts counts the accounts Accounts would list.
 func (r *Reader) CountAccounts(ctx context.Context, name string, q ListQuery) (uint64, error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return 0, err
 	}
@@ -80,7 +80,7 @@ func (r *Reader) CountAccounts(ctx context.Context, name string, q ListQuery) (u
 // Account returns one account, as it was at q.PIT when set. An account
 // never used (by then) is a NOT_FOUND error, like the reference.
 func (r *Reader) Account(ctx context.Context, name, address string, q GetQuery) (Account, error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return Account{}, err
 	}

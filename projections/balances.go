@@ -20,7 +20,7 @@ type Balances map[string]*big.Int
 // by then (its last post-commit balance inserted by then with
 // UseInsertionDate).
 func (r *Reader) AggregatedBalances(ctx context.Context, name string, q BalancesQuery) (Balances, error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}

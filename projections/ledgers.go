@@ -82,7 +82,7 @@ type Stats struct {
 
 // Stats returns the ledger's counts.
 func (r *Reader) Stats(ctx context.Context, name string) (Stats, error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -112,7 +112,7 @@ type Migration struct {
 
 // LedgerInfo returns the ledger's name and the migrations of its storage.
 func (r *Reader) LedgerInfo(ctx context.Context, name string) (LedgerInfo, error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return LedgerInfo{}, err
 	}

@@ -28,7 +28,7 @@ var logsSpec = listSpec{
 // Logs lists a ledger's logs (query.Logs filters: id, date, type); PIT and
 // OOT bound their dates.
 func (r *Reader) Logs(ctx context.Context, name string, q ListQuery) (api.Cursor[ledger.Log], error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return api.Cursor[ledger.Log]{}, err
 	}

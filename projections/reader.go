@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,9 @@ import (
 // Reader answers the ledger's read queries from PostgreSQL.
 type Reader struct {
 	pool *pgxpool.Pool
+	// ledgers caches resolved ledgers by name: their bucket, id and
+	// features never change, so reads need not look them up each time.
+	ledgers sync.Map
 }
 
 // NewReader returns a Reader on pool.
@@ -44,6 +48,19 @@ func (r *Reader) Ledger(ctx context.Context, name string) (ledger.Ledger, error)
 	l, err := scanLedger(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ledger.Ledger{}, domain.Errorf(domain.CodeLedgerNotFound, "not found")
+	}
+	return l, err
+}
+
+// resolve returns the ledger a read is about, from the cache when it was
+// seen before. Its metadata may be stale: GET /{ledger} uses Ledger.
+func (r *Reader) resolve(ctx context.Context, name string) (ledger.Ledger, error) {
+	if l, ok := r.ledgers.Load(name); ok {
+		return l.(ledger.Ledger), nil
+	}
+	l, err := r.Ledger(ctx, name)
+	if err == nil {
+		r.ledgers.Store(name, l)
 	}
 	return l, err
 }

@@ -34,7 +34,7 @@ var transactionsSpec = listSpec{
 // With PIT, only transactions dated up to it, with their metadata and
 // revert as they were then; with OOT, only those dated from it.
 func (r *Reader) Transactions(ctx context.Context, name string, q ListQuery) (api.Cursor[ledger.Transaction], error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return api.Cursor[ledger.Transaction]{}, err
 	}
@@ -52,7 +52,7 @@ func (r *Reader) Transactions(ctx context.Context, name string, q ListQuery) (ap
 
 // CountTransactions counts the transactions Transactions would list.
 func (r *Reader) CountTransactions(ctx context.Context, name string, q ListQuery) (uint64, error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return 0, err
 	}
@@ -69,7 +69,7 @@ func (r *Reader) CountTransactions(ctx context.Context, name string, q ListQuery
 // Transaction returns one transaction, as it was at q.PIT when set. A
 // transaction that does not exist (then) is a NOT_FOUND error.
 func (r *Reader) Transaction(ctx context.Context, name string, id uint64, q GetQuery) (ledger.Transaction, error) {
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return ledger.Transaction{}, err
 	}

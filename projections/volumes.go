@@ -40,7 +40,7 @@ var volumesSpec = listSpec{
 // GroupBy sums the accounts sharing their first GroupBy segments.
 func (r *Reader) Volumes(ctx context.Context, name string, q ListQuery) (api.Cursor[VolumesWithBalance], error) {
 	fail := func(err error) (api.Cursor[VolumesWithBalance], error) { return api.Cursor[VolumesWithBalance]{}, err }
-	l, err := r.Ledger(ctx, name)
+	l, err := r.resolve(ctx, name)
 	if err != nil {
 		return fail(err)
 	}
