@@ -88,6 +88,13 @@ func (r *Reader) Account(ctx context.Context, name, address string, q GetQuery) 
 		// No such account can exist; the address may not even be valid text.
 		return Account{}, domain.Errorf(domain.CodeNotFound, "not found")
 	}
+	if q.PIT == nil {
+		key := coalescerKey{ledger: l.Name, volumes: q.expands(ExpandVolumes), effective: q.expands(ExpandEffectiveVolumes)}
+		c, _ := r.accountReads.LoadOrStore(key, &accountReads{})
+		return c.(*accountReads).get(ctx, address, func(ctx context.Context, addresses []string) (map[string]Account, error) {
+			return r.currentAccounts(ctx, l, q, addresses)
+		})
+	}
 	b := &sqlBuilder{}
 	from, err := accountsFrom(l, b, q.PIT, nil)
 	if err != nil {

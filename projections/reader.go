@@ -26,6 +26,9 @@ type Reader struct {
 	// ledgers caches resolved ledgers by name: their bucket, id and
 	// features never change, so reads need not look them up each time.
 	ledgers sync.Map
+	// accountReads coalesces concurrent single-account reads, by
+	// coalescerKey.
+	accountReads sync.Map
 }
 
 // NewReader returns a Reader on pool.
