@@ -9,9 +9,11 @@ LDFLAGS := -X main.version=$(VERSION)
 run: postgres
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/kontor serve
 
-## test: start PostgreSQL if needed and run every test
+## test: start PostgreSQL if needed, run every test, then fuzz the parsers briefly
 test: postgres
 	$(GO) test -count=1 -race ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/numscript/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/query/
 
 ## bench: run ledgerbench against a freshly started Kontor and print a table
 bench: postgres build
