@@ -2,10 +2,10 @@ package eventstore
 
 import (
 	"context"
-
-	"github.com/jackc/pgx/v5"
 	"math/big"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
@@ -34,6 +34,12 @@ type batch struct {
 	txs         map[uint64]ledger.Transaction // read or written by this batch
 	references  map[string]bool
 	idempotency map[string]ledger.Log
+	accountMeta map[accountKey]metaChange // account metadata changed, for scripts' meta()
+
+	// ctx and db read the database while the batch is prepared: scripts
+	// load lazily what prefetch could not foresee.
+	ctx context.Context
+	db  *bucketDB
 
 	// What flush writes; pipeline holds it encoded (see build).
 	pipeline    *pgx.Batch
@@ -96,6 +102,7 @@ func newBatch(c *cache, parent *batch, features ledger.Features, now ledger.Time
 		txs:         map[uint64]ledger.Transaction{},
 		references:  map[string]bool{},
 		idempotency: map[string]ledger.Log{},
+		accountMeta: map[accountKey]metaChange{},
 		touched:     map[key]bool{},
 		newAccounts: map[string]bool{},
 	}
@@ -128,6 +135,15 @@ func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) err
 	for _, p := range reqs {
 		if p.req.IdempotencyKey != "" {
 			iks = append(iks, p.req.IdempotencyKey)
+		}
+		if s := p.req.Script; s != nil {
+			// What the script reads and moves is loaded as it runs.
+			for address := range s.AccountMetadata {
+				addresses[address] = true
+			}
+			if s.Reference != "" {
+				refs = append(refs, s.Reference)
+			}
 		}
 		switch c := p.req.Command.(type) {
 		case ledger.CreateTransaction:
@@ -179,24 +195,71 @@ func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) err
 	for _, tx := range b.txs {
 		addPostings(tx.Postings)
 	}
+	if _, err := b.loadBalances(ctx, db, keys, nil); err != nil {
+		return err
+	}
+	return b.loadAccounts(ctx, db, addresses)
+}
+
+// loadBalances reads from the database, in one query, the balances of the
+// keys no layer of the batch holds, and every balance of the families
+// ({account, base asset}: every scale of the asset) the account has. It
+// keeps in the cache what no layer holds (zero volumes for a key the
+// database lacks) and returns the keys of the families' balances found.
+func (b *batch) loadBalances(ctx context.Context, db *bucketDB, keys map[key]bool, families []key) ([]key, error) {
 	var missing []key
 	for k := range keys {
-		if _, ok := b.inParent(k); ok {
-			continue
-		}
-		if _, ok := b.cache.balances[k]; !ok {
+		if !b.knows(k) {
 			missing = append(missing, k)
 		}
 	}
-	loaded, err := db.balances(ctx, missing)
+	if len(missing) == 0 && len(families) == 0 {
+		return nil, nil
+	}
+	loaded, err := db.balances(ctx, missing, families)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, k := range missing {
 		b.cache.balances[k] = loaded[k] // zero volumes when absent
 	}
+	inFamily := map[key]bool{}
+	for _, f := range families {
+		inFamily[f] = true
+	}
+	var members []key
+	for k, v := range loaded {
+		if !b.knows(k) {
+			b.cache.balances[k] = v
+		}
+		if inFamily[key{k.account, assetBase(k.asset)}] {
+			members = append(members, k)
+		}
+	}
+	return members, nil
+}
+
+// knows reports whether a layer of the batch — itself, its parent, the
+// cache — holds the balance of k.
+func (b *batch) knows(k key) bool {
+	if _, ok := b.balances[k]; ok {
+		return true
+	}
+	if _, ok := b.inParent(k); ok {
+		return true
+	}
+	_, ok := b.cache.balances[k]
+	return ok
+}
+
+// loadAccounts reads into the cache, in one query, the accounts no layer
+// of the batch holds.
+func (b *batch) loadAccounts(ctx context.Context, db *bucketDB, addresses map[string]bool) error {
 	var unknown []string
 	for a := range addresses {
+		if _, ok := b.accounts[a]; ok {
+			continue
+		}
 		if b.parent != nil {
 			if _, ok := b.parent.accounts[a]; ok {
 				continue
@@ -205,6 +268,9 @@ func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) err
 		if _, ok := b.cache.accounts[a]; !ok {
 			unknown = append(unknown, a)
 		}
+	}
+	if len(unknown) == 0 {
+		return nil
 	}
 	found, err := db.accounts(ctx, unknown)
 	if err != nil {
@@ -312,7 +378,15 @@ func (b *batch) execute(req Request) outcome {
 			return outcome{res: Result{Log: stored, IdempotencyHit: true}}
 		}
 	}
-	payload, err := req.Command.Evaluate(b, b.now)
+	cmd := req.Command
+	if req.Script != nil {
+		c, err := b.runScript(req.Script)
+		if err != nil {
+			return outcome{err: err}
+		}
+		cmd = c
+	}
+	payload, err := cmd.Evaluate(b, b.now)
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -351,6 +425,7 @@ func (b *batch) fork() *batch {
 		f.txs[k] = v
 	}
 	f.references = map[string]bool{}
+	f.accountMeta = map[accountKey]metaChange{}
 	f.touched = map[key]bool{}
 	f.newAccounts = map[string]bool{}
 	f.logs, f.newTxs, f.moves, f.updates = nil, nil, nil, nil
@@ -366,6 +441,7 @@ func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Tra
 		tx := b.insertTransaction(p.Transaction)
 		for address, md := range p.AccountMetadata {
 			b.useAccount(address, b.now.Time)
+			b.setAccountMetadata(address, md)
 			b.updates = append(b.updates, update{kind: setAccountMetadata, address: address, md: md})
 		}
 		p.Transaction = *tx
@@ -388,6 +464,7 @@ func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Tra
 			b.updates = append(b.updates, update{kind: setTxMetadata, txID: tx.ID, md: p.Metadata})
 		} else {
 			b.useAccount(p.Target.Address, b.now.Time)
+			b.setAccountMetadata(p.Target.Address, p.Metadata)
 			b.updates = append(b.updates, update{kind: setAccountMetadata, address: p.Target.Address, md: p.Metadata})
 		}
 	case ledger.DeletedMetadata:
@@ -398,6 +475,7 @@ func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Tra
 			b.txs[tx.ID] = tx
 			b.updates = append(b.updates, update{kind: deleteTxMetadata, txID: tx.ID, key: p.Key})
 		} else {
+			b.accountMeta[accountKey{p.Target.Address, p.Key}] = metaChange{deleted: true}
 			b.updates = append(b.updates, update{kind: deleteAccountMetadata, address: p.Target.Address, key: p.Key})
 		}
 	}

@@ -191,19 +191,30 @@ func (db *bucketDB) transactions(ctx context.Context, ids []uint64) (map[uint64]
 	return out, rows.Err()
 }
 
-func (db *bucketDB) balances(ctx context.Context, keys []key) (map[key]balance, error) {
+// balances reads the volumes of keys, and of every asset of the families
+// ({account, base asset}) whose base is the family's (EUR: EUR, EUR/2...).
+func (db *bucketDB) balances(ctx context.Context, keys, families []key) (map[key]balance, error) {
 	out := map[key]balance{}
-	if len(keys) == 0 {
+	if len(keys) == 0 && len(families) == 0 {
 		return out, nil
 	}
 	accounts, assets := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		accounts[i], assets[i] = k.account, k.asset
 	}
+	familyAccounts, bases := make([]string, len(families)), make([]string, len(families))
+	for i, f := range families {
+		familyAccounts[i], bases[i] = f.account, f.asset
+	}
 	rows, err := db.tx.Query(ctx, db.q(`SELECT v.address, v.asset, v.input::text, v.output::text, v.last_effective_date
 		FROM {volumes} v JOIN unnest($2::text[], $3::text[]) AS k(address, asset)
 		ON v.address = k.address AND v.asset = k.asset
-		WHERE v.ledger = $1`), db.ledger.Name, accounts, assets)
+		WHERE v.ledger = $1
+		UNION ALL
+		SELECT v.address, v.asset, v.input::text, v.output::text, v.last_effective_date
+		FROM {volumes} v JOIN unnest($4::text[], $5::text[]) AS f(address, base)
+		ON v.address = f.address AND split_part(v.asset, '/', 1) = f.base
+		WHERE v.ledger = $1`), db.ledger.Name, accounts, assets, familyAccounts, bases)
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +254,32 @@ func (db *bucketDB) accounts(ctx context.Context, addresses []string) (map[strin
 			return nil, err
 		}
 		out[address] = a
+	}
+	return out, rows.Err()
+}
+
+// accountMetadata reads the metadata of the given accounts; an account
+// the ledger lacks is left out.
+func (db *bucketDB) accountMetadata(ctx context.Context, addresses []string) (map[string]ledger.Metadata, error) {
+	out := map[string]ledger.Metadata{}
+	if len(addresses) == 0 {
+		return out, nil
+	}
+	rows, err := db.tx.Query(ctx, db.q(`SELECT address, metadata FROM {accounts} WHERE ledger = $1 AND address = ANY($2)`),
+		db.ledger.Name, addresses)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			address string
+			md      ledger.Metadata
+		)
+		if err := rows.Scan(&address, &md); err != nil {
+			return nil, err
+		}
+		out[address] = md
 	}
 	return out, rows.Err()
 }

@@ -203,6 +203,8 @@ func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, 
 		}
 	}
 	b := newBatch(s.cache, parent, s.ledger.Features, ledger.Now())
+	b.ctx, b.db = ctx, db
+	defer func() { b.ctx, b.db = nil, nil }()
 	if err := b.prefetch(ctx, db, reqs); err != nil {
 		return nil, nil, internal(s.ledger.Name, err)
 	}

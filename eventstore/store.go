@@ -80,9 +80,11 @@ func (s *Store) Close() {
 	s.wg.Wait()
 }
 
-// Request is one command with its options.
+// Request is one command, or one script, with its options.
 type Request struct {
 	Command ledger.Command
+	// Script, exclusive with Command, is a Numscript transaction.
+	Script *Script
 	// IdempotencyKey, when set, makes a retry of the same request return
 	// the original log; IdempotencyHash identifies the request's content.
 	IdempotencyKey  string
@@ -101,6 +103,9 @@ type Result struct {
 
 // Execute runs req on the named ledger.
 func (s *Store) Execute(ctx context.Context, name string, req Request) (Result, error) {
+	if (req.Command == nil) == (req.Script == nil) {
+		return Result{}, domain.Errorf(domain.CodeValidation, "a request has either a command or a script")
+	}
 	seq, err := s.sequencer(ctx, name)
 	if err != nil {
 		return Result{}, err

@@ -2,13 +2,13 @@
 # make bench: starts bin/kontor on a fresh database, runs ledgerbench
 # (../shared/tools/ledgerbench) for each workload at each concurrency, with
 # every ledger feature on, and prints a table. Knobs (environment):
-#   BENCH_WORKLOADS  (default "world-to-users hot-account users-to-users reads")
+#   BENCH_WORKLOADS  (default "world-to-users hot-account users-to-users numscript reads")
 #   BENCH_CONCURRENCY (default "1 32 64"), BENCH_DURATION (default 10s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SHARED=${SHARED:-../shared}
-WORKLOADS=${BENCH_WORKLOADS:-"world-to-users hot-account users-to-users reads"}
+WORKLOADS=${BENCH_WORKLOADS:-"world-to-users hot-account users-to-users numscript reads"}
 CONCURRENCY=${BENCH_CONCURRENCY:-"1 32 64"}
 DURATION=${BENCH_DURATION:-10s}
 PORT=${BENCH_PORT:-18180}

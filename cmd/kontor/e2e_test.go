@@ -125,13 +125,14 @@ func TestCommands(t *testing.T) {
 	}
 
 	uri := pgtest.NewDatabase(t)
-	for _, want := range []string{"applied 1 migration(s)", "applied 0 migration(s)"} {
+	for i, want := range []string{"applied ", "applied 0 migration(s)"} {
 		out.Reset()
 		root = newRootCmd()
 		root.SetOut(&out)
 		root.SetArgs([]string{"migrate", "--postgres-uri", uri})
-		if err := root.Execute(); err != nil || !strings.Contains(out.String(), want) {
-			t.Fatalf("migrate: %q %v, want %q", out.String(), err, want)
+		err := root.Execute()
+		if err != nil || !strings.Contains(out.String(), want) || (i == 0 && strings.Contains(out.String(), "applied 0")) {
+			t.Fatalf("migrate run %d: %q %v, want %q", i+1, out.String(), err, want)
 		}
 	}
 

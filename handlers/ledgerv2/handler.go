@@ -43,12 +43,13 @@ type Handler struct {
 	store   *eventstore.Store
 	reader  *projections.Reader
 	version string
+	scripts *scriptCache
 }
 
 // New returns the v2 handler on the given write and read sides; version is
 // what GET /v2/_info reports.
 func New(store *eventstore.Store, reader *projections.Reader, version string) *Handler {
-	return &Handler{store: store, reader: reader, version: version}
+	return &Handler{store: store, reader: reader, version: version, scripts: newScriptCache(maxCachedScripts)}
 }
 
 // Mount adds the v2 routes to r (paths relative to /v2).

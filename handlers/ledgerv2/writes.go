@@ -2,6 +2,7 @@ package ledgerv2
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -89,9 +90,12 @@ func (h *Handler) createTransaction(w http.ResponseWriter, r *http.Request) {
 	case hasScript && len(body.Postings) > 0:
 		writeError(w, r, domain.Errorf(domain.CodeValidation, "cannot pass postings and script"))
 		return
+	case body.Runtime != "" && body.Runtime != runtimeMachine && body.Runtime != runtimeInterpreter:
+		writeError(w, r, domain.Errorf(domain.CodeValidation, "unknown runtime %q: want %q or %q",
+			body.Runtime, runtimeMachine, runtimeInterpreter))
+		return
 	case hasScript:
-		writeError(w, r, domain.Errorf(domain.CodeValidation,
-			"numscript transactions are not supported yet by this Kontor version: send postings instead"))
+		h.runScript(w, r, body)
 		return
 	case len(body.Postings) == 0:
 		writeError(w, r, domain.Errorf(domain.CodeNoPostings, "transaction has no postings"))
@@ -107,9 +111,55 @@ func (h *Handler) createTransaction(w http.ResponseWriter, r *http.Request) {
 	if body.Timestamp != nil {
 		cmd.Timestamp = *body.Timestamp
 	}
-	h.execute(w, r, "createTransaction", body, cmd, func(res eventstore.Result) {
+	h.execute(w, r, "createTransaction", body, eventstore.Request{Command: cmd}, respondTransaction(w, r))
+}
+
+// runScript creates the transaction of a Numscript request. The machine
+// runtime, the reference's default, reports parse and variable errors as
+// COMPILATION_FAILED; the interpreter as INTERPRETER_PARSE and
+// INTERPRETER_RUNTIME.
+func (h *Handler) runScript(w http.ResponseWriter, r *http.Request, body transactionRequest) {
+	machine := body.Runtime != runtimeInterpreter
+	if body.Script.Template != "" {
+		writeError(w, r, domain.Errorf(domain.CodeValidation,
+			"transaction templates need a ledger schema, which this ledger does not have: send the script in plain"))
+		return
+	}
+	vars, err := scriptVars(body.Script.Vars)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	prog, err := h.scripts.parse(body.Script.Plain)
+	if err != nil {
+		if machine {
+			err = legacyError(nil, err)
+		}
+		writeError(w, r, err)
+		return
+	}
+	script := &eventstore.Script{
+		Program:         prog,
+		Vars:            vars,
+		Metadata:        body.Metadata,
+		Reference:       body.Reference,
+		AccountMetadata: body.AccountMetadata,
+	}
+	if body.Timestamp != nil {
+		script.Timestamp = *body.Timestamp
+	}
+	res, err := h.submit(r, "createTransaction", body, eventstore.Request{Script: script})
+	if err != nil && machine {
+		err = legacyError(prog, err)
+	}
+	answer(w, r, res, err, respondTransaction(w, r))
+}
+
+// respondTransaction answers with the transaction a log created.
+func respondTransaction(w http.ResponseWriter, r *http.Request) func(eventstore.Result) {
+	return func(res eventstore.Result) {
 		ok(w, r, http.StatusOK, res.Log.Data.(ledger.CreatedTransaction).Transaction)
-	})
+	}
 }
 
 func (h *Handler) revertTransaction(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +177,7 @@ func (h *Handler) revertTransaction(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd := ledger.RevertTransaction{ID: id, Force: queryBool(r, "force"),
 		AtEffectiveDate: queryBool(r, "atEffectiveDate"), Metadata: body.Metadata}
-	h.execute(w, r, "revertTransaction", cmd, cmd, func(res eventstore.Result) {
+	h.execute(w, r, "revertTransaction", cmd, eventstore.Request{Command: cmd}, func(res eventstore.Result) {
 		ok(w, r, http.StatusCreated, res.Log.Data.(ledger.RevertedTransaction).RevertTransaction)
 	})
 }
@@ -144,7 +194,7 @@ func (h *Handler) saveTransactionMetadata(w http.ResponseWriter, r *http.Request
 		return
 	}
 	cmd := ledger.SaveMetadata{Target: ledger.TransactionTarget(id), Metadata: md}
-	h.execute(w, r, "saveTransactionMetadata", map[string]any{"id": id, "metadata": md}, cmd, noContent(w))
+	h.execute(w, r, "saveTransactionMetadata", map[string]any{"id": id, "metadata": md}, eventstore.Request{Command: cmd}, noContent(w))
 }
 
 func (h *Handler) deleteTransactionMetadata(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +205,7 @@ func (h *Handler) deleteTransactionMetadata(w http.ResponseWriter, r *http.Reque
 	}
 	key := mux.Vars(r)["key"]
 	cmd := ledger.DeleteMetadata{Target: ledger.TransactionTarget(id), Key: key}
-	h.execute(w, r, "deleteTransactionMetadata", map[string]any{"id": id, "key": key}, cmd, noContent(w))
+	h.execute(w, r, "deleteTransactionMetadata", map[string]any{"id": id, "key": key}, eventstore.Request{Command: cmd}, noContent(w))
 }
 
 func (h *Handler) saveAccountMetadata(w http.ResponseWriter, r *http.Request) {
@@ -166,36 +216,46 @@ func (h *Handler) saveAccountMetadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := ledger.SaveMetadata{Target: ledger.AccountTarget(address), Metadata: md}
-	h.execute(w, r, "saveAccountMetadata", map[string]any{"address": address, "metadata": md}, cmd, noContent(w))
+	h.execute(w, r, "saveAccountMetadata", map[string]any{"address": address, "metadata": md}, eventstore.Request{Command: cmd}, noContent(w))
 }
 
 func (h *Handler) deleteAccountMetadata(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	cmd := ledger.DeleteMetadata{Target: ledger.AccountTarget(vars["address"]), Key: vars["key"]}
-	h.execute(w, r, "deleteAccountMetadata", map[string]any{"address": vars["address"], "key": vars["key"]}, cmd, noContent(w))
+	h.execute(w, r, "deleteAccountMetadata", map[string]any{"address": vars["address"], "key": vars["key"]}, eventstore.Request{Command: cmd}, noContent(w))
 }
 
-// execute runs cmd on the request's ledger with its Idempotency-Key and
-// dryRun options, then answers with respond, adding Idempotency-Hit on a
-// replay. request is what identifies the call for idempotency: the same key
-// with another request is refused.
-func (h *Handler) execute(w http.ResponseWriter, r *http.Request, operation string, request any, cmd ledger.Command,
+// execute runs req on the request's ledger (see submit) and answers with
+// respond.
+func (h *Handler) execute(w http.ResponseWriter, r *http.Request, operation string, request any, req eventstore.Request,
 	respond func(eventstore.Result)) {
+	res, err := h.submit(r, operation, request, req)
+	answer(w, r, res, err, respond)
+}
+
+// submit runs req on the request's ledger with its Idempotency-Key and
+// dryRun options. request is what identifies the call for idempotency: the
+// same key with another request is refused.
+func (h *Handler) submit(r *http.Request, operation string, request any, req eventstore.Request) (eventstore.Result, error) {
 	ik := r.Header.Get("Idempotency-Key")
 	if err := ledger.ValidateIdempotencyKey(ik); err != nil {
-		writeError(w, r, err)
-		return
+		return eventstore.Result{}, err
 	}
-	req := eventstore.Request{Command: cmd, IdempotencyKey: ik, DryRun: queryBool(r, "dryRun")}
+	req.IdempotencyKey, req.DryRun = ik, queryBool(r, "dryRun")
 	if ik != "" {
 		req.IdempotencyHash = ledger.IdempotencyHash(map[string]any{
 			"operation": operation, "request": request,
 			"force": queryBool(r, "force"), "atEffectiveDate": queryBool(r, "atEffectiveDate"),
 		})
 	}
-	res, err := h.store.Execute(r.Context(), mux.Vars(r)["ledger"], req)
+	return h.store.Execute(r.Context(), mux.Vars(r)["ledger"], req)
+}
+
+// answer writes err, or res with respond, adding Idempotency-Hit on a
+// replay. Nothing is written for a caller that went away.
+func answer(w http.ResponseWriter, r *http.Request, res eventstore.Result, err error, respond func(eventstore.Result)) {
 	if err != nil {
-		if r.Context().Err() != nil && err == context.Canceled {
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
 			return
 		}
 		writeError(w, r, err)

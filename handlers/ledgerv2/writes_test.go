@@ -175,7 +175,6 @@ func TestWriteErrors(t *testing.T) {
 		{"bad asset", "POST", "/main/transactions", `{"postings":[{"source":"world","destination":"a","amount":1,"asset":"usd"}]}`, 400, "VALIDATION"},
 		{"non-string metadata", "POST", "/main/transactions", `{"postings":[{"source":"world","destination":"a","amount":1,"asset":"USD"}],"metadata":{"a":1}}`, 400, "VALIDATION"},
 		{"postings and script", "POST", "/main/transactions", `{"postings":[{"source":"world","destination":"a","amount":1,"asset":"USD"}],"script":{"plain":"send"}}`, 400, "VALIDATION"},
-		{"script not yet supported", "POST", "/main/transactions", `{"script":{"plain":"send [USD 1] (source = @world destination = @a)"}}`, 400, "VALIDATION"},
 		{"bad transaction id", "POST", "/main/transactions/abc/revert", "", 400, "VALIDATION"},
 		{"missing transaction", "POST", "/main/transactions/42/revert", "", 404, "NOT_FOUND"},
 		{"metadata on missing transaction", "POST", "/main/transactions/42/metadata", `{"a":"b"}`, 404, "NOT_FOUND"},
