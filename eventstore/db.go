@@ -111,8 +111,7 @@ func (db *bucketDB) logsByIdempotencyKey(ctx context.Context, keys []string) (ma
 		if err := rows.Scan(&id, &typ, &data, &date, &ik, &hash, &chain); err != nil {
 			return nil, err
 		}
-		envelope, _ := json.Marshal(map[string]any{"type": typ, "data": json.RawMessage(data)})
-		if err := json.Unmarshal(envelope, &log); err != nil {
+		if log.Data, err = ledger.DecodePayload(ledger.LogType(typ), data); err != nil {
 			return nil, fmt.Errorf("decode log %d: %w", id, err)
 		}
 		log.ID, log.Date, log.IdempotencyKey, log.IdempotencyHash, log.Hash = uint64(id), ledger.NewTime(date), ik, hash, chain

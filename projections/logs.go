@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -67,13 +66,9 @@ func (r *Reader) Logs(ctx context.Context, name string, q ListQuery) (api.Cursor
 		if err := rows.Scan(&id, &typ, &data, &date, &ik, &ih, &hash, &schema); err != nil {
 			return log, 0, err
 		}
-		// Decoding through the payload types restores the reference's key
-		// order, which jsonb does not keep.
-		envelope, err := json.Marshal(map[string]any{"type": typ, "data": json.RawMessage(data)})
-		if err == nil {
-			err = json.Unmarshal(envelope, &log)
-		}
-		if err != nil {
+		// Decoded into its payload type, the log renders the reference's JSON.
+		var err error
+		if log.Data, err = ledger.DecodePayload(ledger.LogType(typ), data); err != nil {
 			return log, 0, fmt.Errorf("log %d: %w", id, err)
 		}
 		log.ID, log.Date, log.Hash = uint64(id), ledger.NewTime(date), hash

@@ -18,8 +18,9 @@ const (
 	LogTypeInsertedSchema      LogType = "INSERTED_SCHEMA"
 )
 
-// decodePayload decodes data as the payload of a log of type t.
-func decodePayload(t LogType, data []byte) (LogPayload, error) {
+// DecodePayload decodes data, as stored or exported, as the payload of a
+// log of type t.
+func DecodePayload(t LogType, data []byte) (LogPayload, error) {
 	switch t {
 	case LogTypeNewTransaction:
 		return decodeAs[CreatedTransaction](data)
@@ -113,7 +114,7 @@ func (l *Log) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	payload, err := decodePayload(aux.Type, aux.Data)
+	payload, err := DecodePayload(aux.Type, aux.Data)
 	if err != nil {
 		return err
 	}
