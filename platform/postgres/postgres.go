@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,11 +21,19 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Open connects a pool to uri and checks that the database answers.
+// DefaultMaxConns is the pool size when the URI does not set
+// pool_max_conns: enough for concurrent reads next to the ledger writers.
+const DefaultMaxConns = 32
+
+// Open connects a pool to uri and checks that the database answers. The
+// URI's pool_max_conns sets the pool size (DefaultMaxConns otherwise).
 func Open(ctx context.Context, uri string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(uri)
 	if err != nil {
 		return nil, fmt.Errorf("postgres uri: %w", err)
+	}
+	if !strings.Contains(uri, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -86,3 +86,24 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Fatal("want an error for an unreachable server")
 	}
 }
+
+func TestPoolSize(t *testing.T) {
+	ctx := context.Background()
+	uri := pgtest.NewDatabase(t)
+	pool, err := postgres.Open(ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != postgres.DefaultMaxConns {
+		t.Fatalf("default pool size %d, want %d", got, postgres.DefaultMaxConns)
+	}
+	small, err := postgres.Open(ctx, uri+"&pool_max_conns=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	if got := small.Config().MaxConns; got != 5 {
+		t.Fatalf("pool_max_conns=5 gave %d", got)
+	}
+}
