@@ -11,6 +11,7 @@ run: postgres
 
 ## test: start PostgreSQL if needed, run every test, then fuzz the parsers briefly
 test: postgres
+	@./scripts/test-deps.sh
 	$(GO) test -count=1 -race ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/numscript/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/query/
