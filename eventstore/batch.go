@@ -21,11 +21,14 @@ type batch struct {
 	features ledger.Features
 	now      ledger.Time
 
-	// baseLogID is the ledger's last log id this batch builds on; the
-	// writer refuses the batch if the database holds another.
-	baseLogID uint64
+	// baseLogID, baseLogDate and baseHash name the log this batch builds
+	// on; the writer refuses the batch if the ledger ends with another.
+	baseLogID   uint64
+	baseLogDate time.Time
+	baseHash    []byte
 
 	lastLogID   uint64
+	lastLogDate time.Time
 	lastHash    []byte
 	lastTxID    uint64
 	lastMoveSeq int64
@@ -94,6 +97,7 @@ func newBatch(c *cache, parent *batch, features ledger.Features, now ledger.Time
 		features:    features,
 		now:         now,
 		lastLogID:   c.lastLogID,
+		lastLogDate: c.lastLogDate,
 		lastHash:    c.lastHash,
 		lastTxID:    c.lastTxID,
 		lastMoveSeq: c.lastMoveSeq,
@@ -107,9 +111,10 @@ func newBatch(c *cache, parent *batch, features ledger.Features, now ledger.Time
 		newAccounts: map[string]bool{},
 	}
 	if parent != nil {
-		b.lastLogID, b.lastHash, b.lastTxID, b.lastMoveSeq = parent.lastLogID, parent.lastHash, parent.lastTxID, parent.lastMoveSeq
+		b.lastLogID, b.lastLogDate, b.lastHash = parent.lastLogID, parent.lastLogDate, parent.lastHash
+		b.lastTxID, b.lastMoveSeq = parent.lastTxID, parent.lastMoveSeq
 	}
-	b.baseLogID = b.lastLogID
+	b.baseLogID, b.baseLogDate, b.baseHash = b.lastLogID, b.lastLogDate, b.lastHash
 	return b
 }
 
@@ -257,13 +262,8 @@ func (b *batch) knows(k key) bool {
 func (b *batch) loadAccounts(ctx context.Context, db *bucketDB, addresses map[string]bool) error {
 	var unknown []string
 	for a := range addresses {
-		if _, ok := b.accounts[a]; ok {
+		if _, ok := b.accountInLayers(a); ok {
 			continue
-		}
-		if b.parent != nil {
-			if _, ok := b.parent.accounts[a]; ok {
-				continue
-			}
 		}
 		if _, ok := b.cache.accounts[a]; !ok {
 			unknown = append(unknown, a)
@@ -282,32 +282,28 @@ func (b *batch) loadAccounts(ctx context.Context, db *bucketDB, addresses map[st
 	return nil
 }
 
-// fromParent takes from the parent batch what it knows of the given
-// idempotency keys, references and transactions, and returns the ones left
-// to read from the database.
+// fromParent takes from the batches in flight under this one what they
+// know of the given idempotency keys, references and transactions, and
+// returns the ones left to read from the database.
 func (b *batch) fromParent(iks, refs []string, txIDs []uint64) ([]string, []string, []uint64) {
-	if b.parent == nil {
-		return iks, refs, txIDs
-	}
-	p := b.parent
 	var leftIKs, leftRefs []string
 	var leftTxs []uint64
 	for _, ik := range iks {
-		if l, ok := p.idempotency[ik]; ok {
+		if l, ok := lookup(b.parent, func(p *batch) (ledger.Log, bool) { l, ok := p.idempotency[ik]; return l, ok }); ok {
 			b.idempotency[ik] = l
 		} else {
 			leftIKs = append(leftIKs, ik)
 		}
 	}
 	for _, ref := range refs {
-		if p.references[ref] {
+		if _, ok := lookup(b.parent, func(p *batch) (bool, bool) { return true, p.references[ref] }); ok {
 			b.references[ref] = true
 		} else {
 			leftRefs = append(leftRefs, ref)
 		}
 	}
 	for _, id := range txIDs {
-		if tx, ok := p.txs[id]; ok {
+		if tx, ok := lookup(b.parent, func(p *batch) (ledger.Transaction, bool) { tx, ok := p.txs[id]; return tx, ok }); ok {
 			b.txs[id] = tx
 		} else {
 			leftTxs = append(leftTxs, id)
@@ -316,12 +312,26 @@ func (b *batch) fromParent(iks, refs []string, txIDs []uint64) ([]string, []stri
 	return leftIKs, leftRefs, leftTxs
 }
 
-func (b *batch) inParent(k key) (balance, bool) {
-	if b.parent == nil {
-		return balance{}, false
+// lookup walks from p down the batches in flight, newest first, and
+// returns what the first one that knows says.
+func lookup[T any](p *batch, get func(*batch) (T, bool)) (T, bool) {
+	for ; p != nil; p = p.parent {
+		if v, ok := get(p); ok {
+			return v, true
+		}
 	}
-	v, ok := b.parent.balances[k]
-	return v, ok
+	var zero T
+	return zero, false
+}
+
+func (b *batch) inParent(k key) (balance, bool) {
+	return lookup(b.parent, func(p *batch) (balance, bool) { v, ok := p.balances[k]; return v, ok })
+}
+
+// accountInLayers returns what this batch or one in flight under it knows
+// of an account.
+func (b *batch) accountInLayers(address string) (account, bool) {
+	return lookup(b, func(p *batch) (account, bool) { a, ok := p.accounts[address]; return a, ok })
 }
 
 // Balance implements ledger.State.
@@ -353,13 +363,8 @@ func (b *batch) balance(k key) balance {
 }
 
 func (b *batch) account(address string) account {
-	if a, ok := b.accounts[address]; ok {
+	if a, ok := b.accountInLayers(address); ok {
 		return a
-	}
-	if b.parent != nil {
-		if a, ok := b.parent.accounts[address]; ok {
-			return a
-		}
 	}
 	return b.cache.accounts[address]
 }
@@ -395,7 +400,7 @@ func (b *batch) execute(req Request) outcome {
 		return outcome{res: Result{Log: ledger.Log{ID: b.lastLogID + 1, Data: payload, Date: b.now}}}
 	}
 	payload, _ = b.apply(payload)
-	b.lastLogID++
+	b.lastLogID, b.lastLogDate = b.lastLogID+1, b.now.Time
 	log := ledger.Log{ID: b.lastLogID, Data: payload, Date: b.now, IdempotencyKey: ik, IdempotencyHash: req.IdempotencyHash}
 	if b.feature(ledger.FeatureHashLogs, "SYNC") {
 		hash, err := log.ComputeHash(b.lastHash)
@@ -567,7 +572,8 @@ func (b *batch) useAccount(address string, t time.Time) {
 func (b *batch) commit() {
 	b.parent = nil
 	c := b.cache
-	c.lastLogID, c.lastHash, c.lastTxID, c.lastMoveSeq = b.lastLogID, b.lastHash, b.lastTxID, b.lastMoveSeq
+	c.lastLogID, c.lastLogDate, c.lastHash = b.lastLogID, b.lastLogDate, b.lastHash
+	c.lastTxID, c.lastMoveSeq = b.lastTxID, b.lastMoveSeq
 	for k, v := range b.balances {
 		c.balances[k] = v
 	}

@@ -109,12 +109,20 @@ CREATE TABLE IF NOT EXISTS BUCKET.transactions_metadata (
 );
 
 -- expect_last_log fails with SQLSTATE KS001 unless the ledger's last log is
--- _id (0: none): a writer that prepared a batch on that state refuses to
--- write it if another process wrote the ledger since.
-CREATE OR REPLACE FUNCTION BUCKET.expect_last_log(_ledger text, _id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+-- the one given by id (0: none), date and hash: a writer that prepared a
+-- batch on that log refuses to write it if the ledger ended otherwise (a
+-- batch it built on failed, or another process wrote first).
+CREATE OR REPLACE FUNCTION BUCKET.expect_last_log(_ledger text, _id bigint, _date timestamptz, _hash bytea)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    last record;
 BEGIN
-    IF coalesce((SELECT id FROM BUCKET.logs WHERE ledger = _ledger ORDER BY id DESC LIMIT 1), 0) <> _id THEN
+    SELECT id, date, hash INTO last FROM BUCKET.logs WHERE ledger = _ledger ORDER BY id DESC LIMIT 1;
+    IF last IS NULL THEN
+        IF _id <> 0 THEN
+            RAISE EXCEPTION 'ledger % changed since the batch was prepared', _ledger USING ERRCODE = 'KS001';
+        END IF;
+    ELSIF last.id <> _id OR last.date <> _date OR last.hash IS DISTINCT FROM _hash THEN
         RAISE EXCEPTION 'ledger % changed since the batch was prepared', _ledger USING ERRCODE = 'KS001';
     END IF;
 END

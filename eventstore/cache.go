@@ -30,6 +30,7 @@ type account struct {
 type cache struct {
 	loaded      bool
 	lastLogID   uint64
+	lastLogDate time.Time
 	lastHash    []byte
 	lastTxID    uint64
 	lastMoveSeq int64
@@ -45,7 +46,7 @@ func (c *cache) invalidate() { c.loaded = false }
 // ledger's lock: the writer checks, under the lock, that no other process
 // wrote since (the last log id), and the batch is prepared again if one did.
 func (c *cache) load(ctx context.Context, db *bucketDB) error {
-	id, hash, err := db.lastLog(ctx)
+	id, date, hash, err := db.lastLog(ctx)
 	if err != nil {
 		return err
 	}
@@ -56,6 +57,7 @@ func (c *cache) load(ctx context.Context, db *bucketDB) error {
 	*c = cache{
 		loaded:      true,
 		lastLogID:   id,
+		lastLogDate: date,
 		lastHash:    hash,
 		lastTxID:    txID,
 		lastMoveSeq: moveSeq,

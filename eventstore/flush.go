@@ -22,10 +22,13 @@ import (
 // transactions and logs that carry them are encoded, so a batch holding
 // some is encoded by flush instead.
 func (b *batch) build(db *bucketDB) error {
-	if len(b.logs) == 0 || b.hasBackDatedMoves() {
+	if b.hasBackDatedMoves() {
 		return nil
 	}
 	b.pipeline = &pgx.Batch{}
+	if len(b.logs) == 0 {
+		return nil // nothing to write, but it commits after what it saw
+	}
 	b.queueMoves(b.pipeline, db)
 	return b.queueRest(b.pipeline, db)
 }

@@ -115,16 +115,9 @@ func (b *batch) setAccountMetadata(address string, md ledger.Metadata) {
 }
 
 // metaChange returns the latest change of an account's metadata key made
-// by this batch or its parent.
+// by this batch or one in flight under it.
 func (b *batch) metaChange(k accountKey) (metaChange, bool) {
-	if c, ok := b.accountMeta[k]; ok {
-		return c, true
-	}
-	if b.parent != nil {
-		c, ok := b.parent.accountMeta[k]
-		return c, ok
-	}
-	return metaChange{}, false
+	return lookup(b, func(p *batch) (metaChange, bool) { c, ok := p.accountMeta[k]; return c, ok })
 }
 
 // scriptStore is the numscript.Store of a script run in a batch: balances
@@ -204,12 +197,14 @@ func (s scriptStore) Metadata(ctx context.Context, query map[string][]string) (m
 	return out, nil
 }
 
-// layers returns the balances this batch and its parent changed.
+// layers returns the balances this batch and those in flight under it
+// changed, newest first.
 func (b *batch) layers() []map[key]balance {
-	if b.parent == nil {
-		return []map[key]balance{b.balances}
+	var out []map[key]balance
+	for p := b; p != nil; p = p.parent {
+		out = append(out, p.balances)
 	}
-	return []map[key]balance{b.balances, b.parent.balances}
+	return out
 }
 
 func keysOf(set map[key]bool) []key {

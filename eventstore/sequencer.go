@@ -96,32 +96,40 @@ type flight struct {
 // was prepared: it must be prepared again on fresh state.
 var errStale = errors.New("ledger changed since the batch was prepared")
 
-// run is the sequencer's loop. It prepares a batch (prefetch and evaluate)
-// while the previous one is being written, on that previous batch's state:
-// the database and the Go side work at the same time. If the previous batch
-// fails, the prepared one is prepared again on committed state.
+// maxInFlight bounds the batches sent to PostgreSQL and not yet settled.
+const maxInFlight = 2
+
+// run is the sequencer's loop. It prepares each batch (prefetch and
+// evaluate) on the state of the batches still being written, and sends it
+// at once: PostgreSQL queues the batches on the ledger's lock and runs
+// them back to back, each checking that the ledger ends with the log it
+// was prepared on. If a batch fails, those prepared on it fail that check
+// and are prepared again on committed state.
 func (s *sequencer) run() {
-	var inflight *flight
+	var inflight []*flight
 	queued := make([]*pending, 0, s.opts.MaxBatch)
 	for {
 		var landed <-chan struct{}
-		if inflight != nil {
-			landed = inflight.done
+		if len(inflight) > 0 {
+			landed = inflight[0].done
+		}
+		queue := s.queue
+		if len(inflight) >= maxInFlight || (len(inflight) > 0 && inflight[len(inflight)-1].batch.pipeline == nil) {
+			// Full, or the last batch has back-dated moves whose volumes
+			// its writer is still computing: nothing may build on it yet.
+			queue = nil
 		}
 		select {
 		case <-s.stop:
-			if inflight != nil {
-				s.finish(inflight)
+			for len(inflight) > 0 {
+				inflight = s.settle(inflight)
 			}
 			s.drain()
 			return
 		case <-landed:
-			// Nothing new came while it was written: settle it now (a stale
-			// batch is written again here, its callers still waiting).
-			s.finish(inflight)
-			inflight = nil
+			inflight = s.settle(inflight)
 			continue
-		case p := <-s.queue:
+		case p := <-queue:
 			queued = append(queued[:0], p)
 		}
 	gather:
@@ -138,24 +146,15 @@ func (s *sequencer) run() {
 			continue
 		}
 		var parent *batch
-		if inflight != nil {
-			parent = inflight.batch
+		if len(inflight) > 0 {
+			parent = inflight[len(inflight)-1].batch
 		}
 		b, outcomes, err := s.prepare(reqs, parent)
-		if inflight != nil {
-			committed := s.finish(inflight)
-			inflight = nil
-			if committed {
-				b.parent = nil // its state is in the cache now
-			} else {
-				b, outcomes, err = s.prepare(reqs, nil)
-			}
-		}
 		if err != nil {
 			fail(reqs, err)
 			continue
 		}
-		inflight = s.launch(b, reqs, outcomes)
+		inflight = append(inflight, s.launch(b, reqs, outcomes))
 	}
 }
 
@@ -223,12 +222,15 @@ func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, 
 // transaction. The callers are answered as soon as it commits.
 func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome) *flight {
 	f := &flight{batch: b, reqs: reqs, outcomes: outcomes, done: make(chan struct{})}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Sent here, in the sequencer's order, so that PostgreSQL queues the
+	// batches on the ledger's lock in the order they build on each other.
+	wait := s.send(ctx, b)
 	go func() {
 		defer close(f.done)
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		f.err = s.write(ctx, b)
+		f.err = wait()
 		switch {
 		case f.err == nil:
 			s.size.Observe(float64(len(reqs)))
@@ -243,70 +245,103 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome) *fligh
 	return f
 }
 
-// write commits b. A batch encoded in advance goes in one round trip: the
-// ledger's lock, the check that its last log is still b's base, and the
-// inserts, all in one pipeline that PostgreSQL runs as one implicit
-// transaction. A batch with back-dated moves needs the database between
-// its steps, so it runs in an explicit transaction.
-func (s *sequencer) write(ctx context.Context, b *batch) error {
-	db := &bucketDB{tx: s.pool, ledger: s.ledger}
-	if b.pipeline != nil {
-		p := &pgx.Batch{}
-		p.Queue(`SELECT pg_advisory_xact_lock($1)`, s.lockID)
-		p.Queue(db.q(`SELECT {expect_last_log}($1, $2)`), s.ledger.Name, int64(b.baseLogID))
-		p.QueuedQueries = append(p.QueuedQueries, b.pipeline.QueuedQueries...)
-		err := s.pool.SendBatch(ctx, p).Close()
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "KS001" {
-			return errStale
-		}
-		return err
+// send starts writing b and returns the function that waits for the
+// outcome. A batch encoded in advance goes in one round trip — the
+// ledger's lock, the check that the ledger still ends with b's base log,
+// the inserts — in one pipeline that PostgreSQL runs as one implicit
+// transaction: send writes it to a connection of its own and returns. A
+// batch with back-dated moves needs the database between its steps, so it
+// runs in an explicit transaction, in the background.
+func (s *sequencer) send(ctx context.Context, b *batch) (wait func() error) {
+	if b.pipeline == nil {
+		done := make(chan error, 1)
+		go func() {
+			done <- staleOr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+				db := &bucketDB{tx: tx, ledger: s.ledger}
+				p := &pgx.Batch{}
+				db.queueLock(p, s.lockID, b)
+				if err := tx.SendBatch(ctx, p).Close(); err != nil {
+					return err
+				}
+				return b.flush(ctx, db)
+			}))
+		}()
+		return func() error { return <-done }
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		db := &bucketDB{tx: tx, ledger: s.ledger}
-		last, _, err := db.lockLedger(ctx, s.lockID)
-		if err != nil {
-			return err
-		}
-		if last != b.baseLogID {
-			return errStale
-		}
-		return b.flush(ctx, db)
-	})
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return func() error { return err }
+	}
+	p := &pgx.Batch{}
+	(&bucketDB{ledger: s.ledger}).queueLock(p, s.lockID, b)
+	p.QueuedQueries = append(p.QueuedQueries, b.pipeline.QueuedQueries...)
+	results := conn.SendBatch(ctx, p)
+	return func() error {
+		defer conn.Release()
+		return staleOr(results.Close())
+	}
 }
 
-// finish waits for f and reports whether it committed. A committed batch
-// moves into the cache; a failed one empties the cache; a stale one is
-// prepared and written again until it goes through.
-func (s *sequencer) finish(f *flight) bool {
+// staleOr turns the base check's failure into errStale.
+func staleOr(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "KS001" {
+		return errStale
+	}
+	return err
+}
+
+// settle waits for the oldest batch in flight and returns the others. A
+// committed batch moves into the cache. A failed or stale one voids every
+// batch prepared on it: they fail their base check, and the commands of
+// the stale ones are written again, in order, on fresh state.
+func (s *sequencer) settle(inflight []*flight) []*flight {
+	f, rest := inflight[0], inflight[1:]
 	<-f.done
 	if f.err == nil {
 		f.batch.commit()
-		return true
+		if len(rest) > 0 {
+			rest[0].batch.parent = nil // its base is in the cache now
+		}
+		return rest
 	}
 	s.cache.invalidate()
-	if !errors.Is(f.err, errStale) {
-		return false
+	var again [][]*pending
+	for _, g := range inflight {
+		<-g.done
+		if errors.Is(g.err, errStale) {
+			again = append(again, g.reqs)
+		}
 	}
+	for _, reqs := range again {
+		s.rewrite(reqs)
+	}
+	return nil
+}
+
+// rewrite prepares reqs on fresh state and writes them, again while
+// another process keeps writing the ledger first (at most 10 times).
+func (s *sequencer) rewrite(reqs []*pending) {
 	for attempt := 0; ; attempt++ {
 		s.stale.Inc()
-		b, outcomes, err := s.prepare(f.reqs, nil)
+		b, outcomes, err := s.prepare(reqs, nil)
 		if err != nil {
-			fail(f.reqs, err)
-			return false
+			fail(reqs, err)
+			return
 		}
-		retry := s.launch(b, f.reqs, outcomes)
-		<-retry.done
+		f := s.launch(b, reqs, outcomes)
+		<-f.done
 		switch {
-		case retry.err == nil:
+		case f.err == nil:
 			b.commit()
-			return false // the batch prepared on f's first attempt is void
-		case !errors.Is(retry.err, errStale) || attempt == 10:
+			return
+		case !errors.Is(f.err, errStale):
 			s.cache.invalidate()
-			if errors.Is(retry.err, errStale) {
-				fail(f.reqs, domain.Errorf(domain.CodeUnavailable, "ledger %s is under heavy concurrent writes: retry", s.ledger.Name))
-			}
-			return false
+			return
+		case attempt == 10:
+			s.cache.invalidate()
+			fail(reqs, domain.Errorf(domain.CodeUnavailable, "ledger %s is under heavy concurrent writes: retry", s.ledger.Name))
+			return
 		}
 		s.cache.invalidate()
 	}
