@@ -9,12 +9,12 @@ LDFLAGS := -X main.version=$(VERSION)
 run: postgres
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/kontor serve
 
-## test: start PostgreSQL if needed, run every test, then fuzz the parsers briefly
+## test: start PostgreSQL if needed, fuzz the parsers briefly, then run every test
 test: postgres
 	@./scripts/test-deps.sh
-	$(GO) test -count=1 -race ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/numscript/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/query/
+	$(GO) test -count=1 -race ./...
 
 ## bench: run ledgerbench against a freshly started Kontor and print a table
 bench: postgres build
