@@ -227,7 +227,7 @@ func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 	types, data, iks, ikHashes := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
 	mementos, hashes := make([][]byte, n), make([][]byte, n)
 	for i, l := range b.logs {
-		d, err := json.Marshal(l.Data)
+		d, err := encodePayload(l.Data)
 		if err != nil {
 			return err
 		}
@@ -324,4 +324,14 @@ func (b *batch) queueUpdates(p *pgx.Batch, db *bucketDB) {
 				db.ledger.Name, int64(u.txID), b.now.Time)
 		}
 	}
+}
+
+// encodePayload renders a log's data. Payloads with a hand-written encoder
+// (transactions) are used as they are: encoding/json would only re-check
+// their output.
+func encodePayload(p ledger.LogPayload) ([]byte, error) {
+	if created, ok := p.(ledger.CreatedTransaction); ok {
+		return created.MarshalJSON()
+	}
+	return json.Marshal(p)
 }

@@ -36,6 +36,19 @@ func appendMetadata(b []byte, m Metadata) []byte {
 	return append(b, '}')
 }
 
+func appendAccountMetadata(b []byte, a AccountMetadata) []byte {
+	b = append(b, '{')
+	for i, address := range sortedKeys(a) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, address)
+		b = append(b, ':')
+		b = appendMetadata(b, a[address])
+	}
+	return append(b, '}')
+}
+
 func appendPostings(b []byte, postings Postings) []byte {
 	b = append(b, '[')
 	for i, p := range postings {
@@ -170,4 +183,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// MarshalJSON renders {"transaction":…,"accountMetadata":…}.
+func (p CreatedTransaction) MarshalJSON() ([]byte, error) {
+	b := append(make([]byte, 0, 1024), `{"transaction":`...)
+	b = p.Transaction.appendJSON(b)
+	b = append(b, `,"accountMetadata":`...)
+	b = appendAccountMetadata(b, p.AccountMetadata)
+	return append(b, '}'), nil
 }

@@ -89,3 +89,22 @@ func TestTransactionJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestCreatedTransactionJSONMatchesEncodingJSON(t *testing.T) {
+	at := NewTime(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
+	tx := Transaction{ID: 1, Postings: Postings{NewPosting("world", "a", "USD", big.NewInt(5))}, Timestamp: at, InsertedAt: at, UpdatedAt: at}
+	for _, md := range []AccountMetadata{nil, {}, {"b": {"k": "v<&>"}, "a": {"x": "½"}}} {
+		p := CreatedTransaction{Transaction: tx, AccountMetadata: md}
+		got, _ := p.MarshalJSON()
+		txJSON, _ := tx.MarshalJSON()
+		plain := map[string]map[string]string{}
+		for k, v := range md {
+			plain[k] = v
+		}
+		mdJSON, _ := json.Marshal(plain)
+		want := `{"transaction":` + string(txJSON) + `,"accountMetadata":` + string(mdJSON) + `}`
+		if string(got) != want {
+			t.Fatalf("got  %s\nwant %s", got, want)
+		}
+	}
+}

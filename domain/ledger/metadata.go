@@ -1,7 +1,5 @@
 package ledger
 
-import "encoding/json"
-
 // Metadata is a string-to-string map attached to transactions, accounts and
 // ledgers. It marshals with sorted keys, and a nil Metadata marshals as {}
 // like the reference's always-initialized maps.
@@ -36,8 +34,5 @@ type AccountMetadata map[string]Metadata
 
 // MarshalJSON renders a as a JSON object, {} when a is nil.
 func (a AccountMetadata) MarshalJSON() ([]byte, error) {
-	if a == nil {
-		return []byte("{}"), nil
-	}
-	return json.Marshal(map[string]Metadata(a))
+	return appendAccountMetadata(make([]byte, 0, 64), a), nil
 }

@@ -63,8 +63,14 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	api.WriteErrorWith(w, r, err, statuses)
 }
 
-// ok writes {"data": v} with status.
+// ok writes {"data": v} with status. A transaction's own encoder output is
+// wrapped as it is: encoding/json would only re-check it.
 func ok(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if tx, isTx := v.(ledger.Transaction); isTx {
+		body, _ := tx.MarshalJSON()
+		write(w, r, status, append(append([]byte(`{"data":`), body...), '}'))
+		return
+	}
 	respond(w, r, status, map[string]any{"data": v})
 }
 
@@ -72,7 +78,18 @@ func ok(w http.ResponseWriter, r *http.Request, status int, v any) {
 // the request carries Formance-Bigint-As-String.
 func respond(w http.ResponseWriter, r *http.Request, status int, envelope any) {
 	body, err := json.Marshal(envelope)
-	if err == nil && bigintAsString(r) {
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	write(w, r, status, body)
+}
+
+// write sends a JSON body, amounts as strings when the request carries
+// Formance-Bigint-As-String.
+func write(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	var err error
+	if bigintAsString(r) {
 		body, err = ledger.AmountsAsStrings(body)
 	}
 	if err != nil {
