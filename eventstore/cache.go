@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -65,4 +66,17 @@ func (c *cache) load(ctx context.Context, db *bucketDB) error {
 		accounts:    map[string]account{},
 	}
 	return nil
+}
+
+// revalidate keeps the cache when the ledger still ends with the cache's
+// last log — a batch refused as stale was only overtaken by our own
+// batches — and empties it when another process wrote the ledger.
+func (c *cache) revalidate(ctx context.Context, db *bucketDB) {
+	if !c.loaded {
+		return
+	}
+	id, date, hash, err := db.lastLog(ctx)
+	if err != nil || id != c.lastLogID || !date.Equal(c.lastLogDate) || !bytes.Equal(hash, c.lastHash) {
+		c.invalidate()
+	}
 }

@@ -305,13 +305,20 @@ func (s *sequencer) settle(inflight []*flight) []*flight {
 		}
 		return rest
 	}
-	s.cache.invalidate()
 	var again [][]*pending
+	failed := false
 	for _, g := range inflight {
 		<-g.done
 		if errors.Is(g.err, errStale) {
 			again = append(again, g.reqs)
+		} else if g.err != nil {
+			failed = true
 		}
+	}
+	if failed {
+		s.cache.invalidate()
+	} else {
+		s.revalidate()
 	}
 	for _, reqs := range again {
 		s.rewrite(reqs)
@@ -343,8 +350,15 @@ func (s *sequencer) rewrite(reqs []*pending) {
 			fail(reqs, domain.Errorf(domain.CodeUnavailable, "ledger %s is under heavy concurrent writes: retry", s.ledger.Name))
 			return
 		}
-		s.cache.invalidate()
+		s.revalidate()
 	}
+}
+
+// revalidate checks the cache against the ledger after a stale batch.
+func (s *sequencer) revalidate() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.cache.revalidate(ctx, &bucketDB{tx: s.pool, ledger: s.ledger})
 }
 
 // internal wraps a database failure for the callers of a batch.
