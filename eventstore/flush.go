@@ -176,12 +176,11 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 	references, postings, metadata, volumes := make([]pgtype.Text, n), make([]string, n), make([]string, n), make([]string, n)
 	sources, destinations := make([]string, n), make([]string, n)
 	for i, tx := range b.newTxs {
-		p, err := json.Marshal(tx.Postings)
-		if err != nil {
-			return err
-		}
-		md, _ := json.Marshal(tx.Metadata)
-		pcv, _ := json.Marshal(tx.PostCommitVolumes)
+		// The hand-written encoders, called directly: encoding/json would
+		// only re-check their output.
+		p, _ := tx.Postings.MarshalJSON()
+		md, _ := tx.Metadata.MarshalJSON()
+		pcv, _ := tx.PostCommitVolumes.MarshalJSON()
 		ids[i], timestamps[i] = int64(tx.ID), tx.Timestamp.Time
 		references[i] = pgtype.Text{String: tx.Reference, Valid: tx.Reference != ""}
 		postings[i], metadata[i], volumes[i] = string(p), string(md), string(pcv)

@@ -193,3 +193,30 @@ func (p CreatedTransaction) MarshalJSON() ([]byte, error) {
 	b = appendAccountMetadata(b, p.AccountMetadata)
 	return append(b, '}'), nil
 }
+
+// appendMemento appends the memento of a NEW_TRANSACTION log, the bytes the
+// hash chain covers: {"transaction":{"postings","metadata","timestamp",
+// "reference"?,"id","reverted":false},"accountMetadata"}.
+func (p CreatedTransaction) appendMemento(b []byte) []byte {
+	tx := p.Transaction
+	b = append(b, `{"transaction":{"postings":`...)
+	b = appendPostings(b, tx.postings())
+	b = append(b, `,"metadata":`...)
+	b = appendMetadata(b, tx.Metadata)
+	b = append(b, `,"timestamp":`...)
+	b = appendTime(b, tx.Timestamp)
+	if tx.Reference != "" {
+		b = append(b, `,"reference":`...)
+		b = appendString(b, tx.Reference)
+	}
+	b = append(b, `,"id":`...)
+	b = appendUint(b, tx.ID)
+	b = append(b, `,"reverted":false},"accountMetadata":`...)
+	b = appendAccountMetadata(b, p.AccountMetadata)
+	return append(b, '}')
+}
+
+// MarshalJSON renders the postings as a JSON array ([] when empty).
+func (p Postings) MarshalJSON() ([]byte, error) {
+	return appendPostings(make([]byte, 0, 128*len(p)+2), p), nil
+}

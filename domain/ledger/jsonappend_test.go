@@ -108,3 +108,19 @@ func TestCreatedTransactionJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestCreatedTransactionMementoMatchesEncodingJSON(t *testing.T) {
+	at := NewTime(time.Date(2024, 1, 2, 3, 4, 5, 120000000, time.UTC))
+	huge, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
+	for _, ref := range []string{"", "ref<&>\u2028"} {
+		for _, md := range []AccountMetadata{nil, {"users:1": {"k": "v", "é": "½<b>"}}} {
+			p := CreatedTransaction{Transaction: Transaction{ID: 9, Reference: ref, Timestamp: at,
+				Postings: Postings{NewPosting("world", "users:1", "USD/2", huge)}, Metadata: Metadata{"z": "a\\"}},
+				AccountMetadata: md}
+			want, _ := json.Marshal(p.memento())
+			if got := p.appendMemento(nil); !bytes.Equal(got, want) {
+				t.Fatalf("got  %s\nwant %s", got, want)
+			}
+		}
+	}
+}

@@ -137,5 +137,8 @@ func (l Log) Memento() ([]byte, error) {
 	if l.Data == nil {
 		return nil, domain.Errorf(domain.CodeInternal, "log %d has no data", l.ID)
 	}
+	if created, ok := l.Data.(CreatedTransaction); ok {
+		return created.appendMemento(make([]byte, 0, 512)), nil
+	}
 	return json.Marshal(l.Data.memento())
 }

@@ -86,9 +86,9 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, &route))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		labels := prometheus.Labels{"route": route, "method": r.Method, "status": strconv.Itoa(sw.status)}
-		m.requests.With(labels).Inc()
-		m.latency.With(labels).Observe(time.Since(start).Seconds())
+		status := strconv.Itoa(sw.status)
+		m.requests.WithLabelValues(route, r.Method, status).Inc()
+		m.latency.WithLabelValues(route, r.Method, status).Observe(time.Since(start).Seconds())
 	})
 }
 
