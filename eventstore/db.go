@@ -94,113 +94,113 @@ func (db *bucketDB) counters(ctx context.Context) (uint64, int64, error) {
 	return uint64(txID), seq, err
 }
 
-func (db *bucketDB) logsByIdempotencyKey(ctx context.Context, keys []string) (map[string]ledger.Log, error) {
-	out := map[string]ledger.Log{}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	rows, err := db.tx.Query(ctx, db.q(`SELECT id, type, data, date, idempotency_key, coalesce(idempotency_hash, ''), hash
-		FROM {logs} WHERE ledger = $1 AND idempotency_key = ANY($2)`), db.ledger.Name, keys)
+// collect runs sql and gathers its rows into a map, each row turned into
+// a key and a value by scan.
+func collect[K comparable, V any](ctx context.Context, q querier, sql string, args []any,
+	scan func(pgx.Rows) (K, V, error)) (map[K]V, error) {
+	out := map[K]V{}
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			id            int64
-			typ, ik, hash string
-			data, chain   []byte
-			date          time.Time
-			log           ledger.Log
-		)
-		if err := rows.Scan(&id, &typ, &data, &date, &ik, &hash, &chain); err != nil {
+		k, v, err := scan(rows)
+		if err != nil {
 			return nil, err
 		}
-		if log.Data, err = ledger.DecodePayload(ledger.LogType(typ), data); err != nil {
-			return nil, fmt.Errorf("decode log %d: %w", id, err)
-		}
-		log.ID, log.Date, log.IdempotencyKey, log.IdempotencyHash, log.Hash = uint64(id), ledger.NewTime(date), ik, hash, chain
-		out[log.IdempotencyKey] = log
+		out[k] = v
 	}
 	return out, rows.Err()
+}
+
+func (db *bucketDB) logsByIdempotencyKey(ctx context.Context, keys []string) (map[string]ledger.Log, error) {
+	if len(keys) == 0 {
+		return map[string]ledger.Log{}, nil
+	}
+	return collect(ctx, db.tx, db.q(`SELECT id, type, data, date, idempotency_key, coalesce(idempotency_hash, ''), hash
+		FROM {logs} WHERE ledger = $1 AND idempotency_key = ANY($2)`), []any{db.ledger.Name, keys},
+		func(rows pgx.Rows) (string, ledger.Log, error) {
+			var (
+				id        int64
+				typ       string
+				data      []byte
+				date      time.Time
+				log       ledger.Log
+				decodeErr error
+			)
+			if err := rows.Scan(&id, &typ, &data, &date, &log.IdempotencyKey, &log.IdempotencyHash, &log.Hash); err != nil {
+				return "", log, err
+			}
+			if log.Data, decodeErr = ledger.DecodePayload(ledger.LogType(typ), data); decodeErr != nil {
+				return "", log, fmt.Errorf("decode log %d: %w", id, decodeErr)
+			}
+			log.ID, log.Date = uint64(id), ledger.NewTime(date)
+			return log.IdempotencyKey, log, nil
+		})
 }
 
 func (db *bucketDB) existingReferences(ctx context.Context, refs []string) (map[string]bool, error) {
-	out := map[string]bool{}
 	if len(refs) == 0 {
-		return out, nil
+		return map[string]bool{}, nil
 	}
-	rows, err := db.tx.Query(ctx, db.q(`SELECT reference FROM {transactions} WHERE ledger = $1 AND reference = ANY($2)`),
-		db.ledger.Name, refs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			return nil, err
-		}
-		out[ref] = true
-	}
-	return out, rows.Err()
+	return collect(ctx, db.tx, db.q(`SELECT reference FROM {transactions} WHERE ledger = $1 AND reference = ANY($2)`),
+		[]any{db.ledger.Name, refs}, func(rows pgx.Rows) (string, bool, error) {
+			var ref string
+			err := rows.Scan(&ref)
+			return ref, true, err
+		})
 }
 
 func (db *bucketDB) transactions(ctx context.Context, ids []uint64) (map[uint64]ledger.Transaction, error) {
-	out := map[uint64]ledger.Transaction{}
 	if len(ids) == 0 {
-		return out, nil
+		return map[uint64]ledger.Transaction{}, nil
 	}
 	signed := make([]int64, len(ids))
 	for i, id := range ids {
 		signed[i] = int64(id)
 	}
-	rows, err := db.tx.Query(ctx, db.q(`SELECT id, postings, metadata, timestamp, coalesce(reference, ''),
+	return collect(ctx, db.tx, db.q(`SELECT id, postings, metadata, timestamp, coalesce(reference, ''),
 		inserted_at, updated_at, reverted_at, post_commit_volumes
-		FROM {transactions} WHERE ledger = $1 AND id = ANY($2)`), db.ledger.Name, signed)
-	if err != nil {
-		return nil, err
+		FROM {transactions} WHERE ledger = $1 AND id = ANY($2)`), []any{db.ledger.Name, signed}, scanTransaction)
+}
+
+func scanTransaction(rows pgx.Rows) (uint64, ledger.Transaction, error) {
+	var (
+		tx                           ledger.Transaction
+		id                           int64
+		postings, metadata, pcv      []byte
+		timestamp, inserted, updated time.Time
+		reverted                     *time.Time
+	)
+	if err := rows.Scan(&id, &postings, &metadata, &timestamp, &tx.Reference, &inserted, &updated, &reverted, &pcv); err != nil {
+		return 0, tx, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			tx                           ledger.Transaction
-			id                           int64
-			postings, metadata, pcv      []byte
-			timestamp, inserted, updated time.Time
-			reverted                     *time.Time
-		)
-		if err := rows.Scan(&id, &postings, &metadata, &timestamp, &tx.Reference, &inserted, &updated, &reverted, &pcv); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(postings, &tx.Postings); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(metadata, &tx.Metadata); err != nil {
-			return nil, err
-		}
-		if pcv != nil {
-			if err := json.Unmarshal(pcv, &tx.PostCommitVolumes); err != nil {
-				return nil, err
-			}
-		}
-		tx.ID = uint64(id)
-		tx.Timestamp, tx.InsertedAt, tx.UpdatedAt = ledger.NewTime(timestamp), ledger.NewTime(inserted), ledger.NewTime(updated)
-		if reverted != nil {
-			at := ledger.NewTime(*reverted)
-			tx.RevertedAt = &at
-		}
-		out[tx.ID] = tx
+	if err := json.Unmarshal(postings, &tx.Postings); err != nil {
+		return 0, tx, err
 	}
-	return out, rows.Err()
+	if err := json.Unmarshal(metadata, &tx.Metadata); err != nil {
+		return 0, tx, err
+	}
+	if pcv != nil {
+		if err := json.Unmarshal(pcv, &tx.PostCommitVolumes); err != nil {
+			return 0, tx, err
+		}
+	}
+	tx.ID = uint64(id)
+	tx.Timestamp, tx.InsertedAt, tx.UpdatedAt = ledger.NewTime(timestamp), ledger.NewTime(inserted), ledger.NewTime(updated)
+	if reverted != nil {
+		at := ledger.NewTime(*reverted)
+		tx.RevertedAt = &at
+	}
+	return tx.ID, tx, nil
 }
 
 // balances reads the volumes of keys, and of every asset of the families
 // ({account, base asset}) whose base is the family's (EUR: EUR, EUR/2...).
 func (db *bucketDB) balances(ctx context.Context, keys, families []key) (map[key]balance, error) {
-	out := map[key]balance{}
 	if len(keys) == 0 && len(families) == 0 {
-		return out, nil
+		return map[key]balance{}, nil
 	}
 	accounts, assets := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -210,7 +210,7 @@ func (db *bucketDB) balances(ctx context.Context, keys, families []key) (map[key
 	for i, f := range families {
 		familyAccounts[i], bases[i] = f.account, f.asset
 	}
-	rows, err := db.tx.Query(ctx, db.q(`SELECT v.address, v.asset, v.input::text, v.output::text, v.last_effective_date
+	return collect(ctx, db.tx, db.q(`SELECT v.address, v.asset, v.input::text, v.output::text, v.last_effective_date
 		FROM {volumes} v JOIN unnest($2::text[], $3::text[]) AS k(address, asset)
 		ON v.address = k.address AND v.asset = k.asset
 		WHERE v.ledger = $1
@@ -218,74 +218,51 @@ func (db *bucketDB) balances(ctx context.Context, keys, families []key) (map[key
 		SELECT v.address, v.asset, v.input::text, v.output::text, v.last_effective_date
 		FROM {volumes} v JOIN unnest($4::text[], $5::text[]) AS f(address, base)
 		ON v.address = f.address AND split_part(v.asset, '/', 1) = f.base
-		WHERE v.ledger = $1`), db.ledger.Name, accounts, assets, familyAccounts, bases)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			k             key
-			input, output string
-			b             balance
-		)
-		if err := rows.Scan(&k.account, &k.asset, &input, &output, &b.lastEffective); err != nil {
-			return nil, err
-		}
-		b.volumes = ledger.Volumes{Input: parseInt(input), Output: parseInt(output)}
-		out[k] = b
-	}
-	return out, rows.Err()
+		WHERE v.ledger = $1`), []any{db.ledger.Name, accounts, assets, familyAccounts, bases},
+		func(rows pgx.Rows) (key, balance, error) {
+			var (
+				k             key
+				input, output string
+				b             balance
+			)
+			if err := rows.Scan(&k.account, &k.asset, &input, &output, &b.lastEffective); err != nil {
+				return k, b, err
+			}
+			b.volumes = ledger.Volumes{Input: parseInt(input), Output: parseInt(output)}
+			return k, b, nil
+		})
 }
 
 func (db *bucketDB) accounts(ctx context.Context, addresses []string) (map[string]account, error) {
-	out := map[string]account{}
 	if len(addresses) == 0 {
-		return out, nil
+		return map[string]account{}, nil
 	}
-	rows, err := db.tx.Query(ctx, db.q(`SELECT address, first_usage FROM {accounts} WHERE ledger = $1 AND address = ANY($2)`),
-		db.ledger.Name, addresses)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			address string
-			a       = account{exists: true}
-		)
-		if err := rows.Scan(&address, &a.firstUsage); err != nil {
-			return nil, err
-		}
-		out[address] = a
-	}
-	return out, rows.Err()
+	return collect(ctx, db.tx, db.q(`SELECT address, first_usage FROM {accounts} WHERE ledger = $1 AND address = ANY($2)`),
+		[]any{db.ledger.Name, addresses}, func(rows pgx.Rows) (string, account, error) {
+			var (
+				address string
+				a       = account{exists: true}
+			)
+			err := rows.Scan(&address, &a.firstUsage)
+			return address, a, err
+		})
 }
 
 // accountMetadata reads the metadata of the given accounts; an account
 // the ledger lacks is left out.
 func (db *bucketDB) accountMetadata(ctx context.Context, addresses []string) (map[string]ledger.Metadata, error) {
-	out := map[string]ledger.Metadata{}
 	if len(addresses) == 0 {
-		return out, nil
+		return map[string]ledger.Metadata{}, nil
 	}
-	rows, err := db.tx.Query(ctx, db.q(`SELECT address, metadata FROM {accounts} WHERE ledger = $1 AND address = ANY($2)`),
-		db.ledger.Name, addresses)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			address string
-			md      ledger.Metadata
-		)
-		if err := rows.Scan(&address, &md); err != nil {
-			return nil, err
-		}
-		out[address] = md
-	}
-	return out, rows.Err()
+	return collect(ctx, db.tx, db.q(`SELECT address, metadata FROM {accounts} WHERE ledger = $1 AND address = ANY($2)`),
+		[]any{db.ledger.Name, addresses}, func(rows pgx.Rows) (string, ledger.Metadata, error) {
+			var (
+				address string
+				md      ledger.Metadata
+			)
+			err := rows.Scan(&address, &md)
+			return address, md, err
+		})
 }
 
 func parseInt(s string) *big.Int {
