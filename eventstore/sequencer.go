@@ -238,6 +238,9 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome) *fligh
 			for i, p := range reqs {
 				p.reply <- outcomes[i]
 			}
+			if s.opts.Committed != nil && len(b.logs) > 0 {
+				s.opts.Committed()
+			}
 		case !errors.Is(f.err, errStale):
 			fail(reqs, internal(s.ledger.Name, f.err))
 		}

@@ -37,6 +37,9 @@ type Options struct {
 	MaxCachedBalances int
 	// Registerer, when set, receives the write path's metrics.
 	Registerer prometheus.Registerer
+	// Committed, when set, is called after each batch that wrote logs
+	// commits (the outbox relay's wake-up); it must not block.
+	Committed func()
 }
 
 func (o *Options) setDefaults() {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,5 +357,24 @@ func TestTwoProcessesOneLedger(t *testing.T) {
 		testutil.ToFloat64(second.metrics.stale.WithLabelValues("main"))
 	if stale == 0 {
 		t.Fatal("no batch was found stale: the cross-process path was not exercised")
+	}
+}
+
+func TestCommittedHook(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	var commits atomic.Int32
+	s := New(pool, Options{Committed: func() { commits.Add(1) }})
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.CreateLedger(ctx, "main", ledger.LedgerConfiguration{}); err != nil {
+		t.Fatal(err)
+	}
+	create(t, s, send("world", "a", 1, "USD"))
+	if commits.Load() != 1 {
+		t.Fatalf("%d commit notifications after one write, want 1", commits.Load())
+	}
+	_, err := s.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{Postings: send("b", "a", 1, "USD")}})
+	if domain.ErrorCode(err) != domain.CodeInsufficientFund || commits.Load() != 1 {
+		t.Fatalf("a refused write notified: %v, %d", err, commits.Load())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kontorhq/kontor/eventstore"
+	"github.com/kontorhq/kontor/eventstore/outbox"
 	"github.com/kontorhq/kontor/handlers/gateway"
 	"github.com/kontorhq/kontor/handlers/ledgerv2"
 	"github.com/kontorhq/kontor/platform/bus"
@@ -72,14 +73,23 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writ
 	if err != nil {
 		return err
 	}
-	if publisher != nil {
-		defer publisher.Close()
-		slog.Warn("the bus is open but events are not published yet: the outbox relay is not built", "bus", cfg.Bus)
-	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	store := eventstore.New(pool, eventstore.Options{Registerer: reg})
+	var committed func()
+	if publisher != nil {
+		defer publisher.Close()
+		relay, err := outbox.New(pool, outbox.Options{Publisher: publisher, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		relayCtx, stopRelay := context.WithCancel(ctx)
+		relayDone := make(chan struct{})
+		go func() { defer close(relayDone); _ = relay.Run(relayCtx) }()
+		defer func() { stopRelay(); <-relayDone }()
+		committed = relay.Notify
+		slog.Info("publishing ledger events", "bus", cfg.Bus)
+	}
+	store := eventstore.New(pool, eventstore.Options{Registerer: reg, Committed: committed})
 	defer store.Close()
 	ledgerModule := ledgerv2.NewModule(ledgerv2.New(store, projections.NewReader(pool), version), version, pool.Ping)
 	handler := gateway.New(gateway.Options{
