@@ -235,11 +235,11 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome) *fligh
 		case f.err == nil:
 			s.size.Observe(float64(len(reqs)))
 			s.elapsed.Observe(time.Since(start).Seconds())
-			for i, p := range reqs {
-				p.reply <- outcomes[i]
-			}
 			if s.opts.Committed != nil && len(b.logs) > 0 {
 				s.opts.Committed()
+			}
+			for i, p := range reqs {
+				p.reply <- outcomes[i]
 			}
 		case !errors.Is(f.err, errStale):
 			fail(reqs, internal(s.ledger.Name, f.err))
