@@ -32,6 +32,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newNumscriptCmd(), newVersionCmd())
+	root.AddCommand(newLedgerCmd())
 	return root
 }
 
