@@ -80,16 +80,21 @@ func (p *Program) Execute(ctx context.Context, store Store, vars map[string]stri
 	if err := in.prefetch(p); err != nil {
 		return nil, err
 	}
+	// The vars block runs top to bottom, as the reference's does: an
+	// origin sees only the variables declared before it.
 	in.inVars = true
+	all, visible := in.vars, map[string]value{}
 	for _, decl := range p.Vars {
-		if decl.Origin == nil {
-			continue
+		if decl.Origin != nil {
+			in.vars = visible
+			v, err := in.origin(decl)
+			in.vars = all
+			if err != nil {
+				return nil, err
+			}
+			all[decl.Name] = v
 		}
-		v, err := in.origin(decl)
-		if err != nil {
-			return nil, err
-		}
-		in.vars[decl.Name] = v
+		visible[decl.Name] = all[decl.Name]
 	}
 	in.inVars = false
 	if err := in.prefetchStatements(p.Statements); err != nil {

@@ -149,6 +149,16 @@ func (in *interp) takeFromAccount(s *SourceAccount, amount *big.Int, all bool) (
 			return nil, runtimeErrorf(KindInvalidColor, s.Color.Span(), "invalid color name: '%s' (only uppercase letters are allowed)", color)
 		}
 	}
+	// The bound is evaluated (and its currency checked) even for @world,
+	// which ignores it, as the reference does.
+	overdraft := new(big.Int)
+	if s.OverdraftBound != nil {
+		bound, err := in.evalAmountOf(s.OverdraftBound)
+		if err != nil {
+			return nil, err
+		}
+		overdraft = clampZero(bound)
+	}
 	unbounded := s.Unbounded || account == ledger.World
 	if unbounded && all {
 		return nil, runtimeErrorf(KindInvalidUnboundedInSendAll, s.Range, "cannot take all balance from an unbounded source (@%s)", account)
@@ -157,14 +167,6 @@ func (in *interp) takeFromAccount(s *SourceAccount, amount *big.Int, all bool) (
 		taken := new(big.Int).Set(amount)
 		in.takeFrom(account, color, taken)
 		return taken, nil
-	}
-	overdraft := new(big.Int)
-	if s.OverdraftBound != nil {
-		bound, err := in.evalAmountOf(s.OverdraftBound)
-		if err != nil {
-			return nil, err
-		}
-		overdraft = clampZero(bound)
 	}
 	return in.takeBalance(account, color, overdraft, amount, all)
 }
