@@ -23,7 +23,9 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func appendMetadata(b []byte, m Metadata) []byte {
+// appendObject appends m as a JSON object, keys sorted, each value
+// appended by value.
+func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
 	b = append(b, '{')
 	for i, k := range sortedKeys(m) {
 		if i > 0 {
@@ -31,22 +33,15 @@ func appendMetadata(b []byte, m Metadata) []byte {
 		}
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = appendString(b, m[k])
+		b = value(b, m[k])
 	}
 	return append(b, '}')
 }
 
+func appendMetadata(b []byte, m Metadata) []byte { return appendObject(b, m, appendString) }
+
 func appendAccountMetadata(b []byte, a AccountMetadata) []byte {
-	b = append(b, '{')
-	for i, address := range sortedKeys(a) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, address)
-		b = append(b, ':')
-		b = appendMetadata(b, a[address])
-	}
-	return append(b, '}')
+	return appendObject(b, a, appendMetadata)
 }
 
 func appendPostings(b []byte, postings Postings) []byte {
@@ -86,24 +81,9 @@ func appendPostCommitVolumes(b []byte, p PostCommitVolumes) []byte {
 	if p == nil {
 		return append(b, "null"...)
 	}
-	b = append(b, '{')
-	for i, account := range sortedKeys(p) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, account)
-		b = append(b, ":{"...)
-		for j, asset := range sortedKeys(p[account]) {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, asset)
-			b = append(b, ':')
-			b = appendVolumes(b, p[account][asset])
-		}
-		b = append(b, '}')
-	}
-	return append(b, '}')
+	return appendObject(b, p, func(b []byte, byAsset VolumesByAssets) []byte {
+		return appendObject(b, byAsset, appendVolumes)
+	})
 }
 
 func appendTime(b []byte, t Time) []byte {
