@@ -9,8 +9,8 @@ LDFLAGS := -X main.version=$(VERSION)
 run: postgres
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/kontor serve
 
-## test: start PostgreSQL if needed, fuzz the parsers briefly, then run every test
-test: postgres
+## test: start PostgreSQL if needed, lint, fuzz the parsers briefly, then run every test
+test: postgres lint
 	@./scripts/test-deps.sh
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/numscript/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/query/
@@ -22,7 +22,7 @@ bench: postgres build
 
 ## lint: gofmt and go vet
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd domain eventstore projections handlers consumers exporters platform); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 ## build: build bin/kontor
