@@ -92,8 +92,9 @@ func appendTime(b []byte, t Time) []byte {
 	return append(b, '"')
 }
 
-// appendJSON appends the reference's transaction JSON (see Transaction).
-func (tx Transaction) appendJSON(b []byte) []byte {
+// appendHead appends what the transaction JSON and its memento share:
+// {"postings","metadata","timestamp","reference"?,"id" — left open.
+func (tx Transaction) appendHead(b []byte) []byte {
 	b = append(b, `{"postings":`...)
 	b = appendPostings(b, tx.postings())
 	b = append(b, `,"metadata":`...)
@@ -106,6 +107,12 @@ func (tx Transaction) appendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"id":`...)
 	b = appendUint(b, tx.ID)
+	return b
+}
+
+// appendJSON appends the reference's transaction JSON (see Transaction).
+func (tx Transaction) appendJSON(b []byte) []byte {
+	b = tx.appendHead(b)
 	b = append(b, `,"insertedAt":`...)
 	b = appendTime(b, tx.InsertedAt)
 	b = append(b, `,"updatedAt":`...)
@@ -178,19 +185,8 @@ func (p CreatedTransaction) MarshalJSON() ([]byte, error) {
 // hash chain covers: {"transaction":{"postings","metadata","timestamp",
 // "reference"?,"id","reverted":false},"accountMetadata"}.
 func (p CreatedTransaction) appendMemento(b []byte) []byte {
-	tx := p.Transaction
-	b = append(b, `{"transaction":{"postings":`...)
-	b = appendPostings(b, tx.postings())
-	b = append(b, `,"metadata":`...)
-	b = appendMetadata(b, tx.Metadata)
-	b = append(b, `,"timestamp":`...)
-	b = appendTime(b, tx.Timestamp)
-	if tx.Reference != "" {
-		b = append(b, `,"reference":`...)
-		b = appendString(b, tx.Reference)
-	}
-	b = append(b, `,"id":`...)
-	b = appendUint(b, tx.ID)
+	b = append(b, `{"transaction":`...)
+	b = p.Transaction.appendHead(b)
 	b = append(b, `,"reverted":false},"accountMetadata":`...)
 	b = appendAccountMetadata(b, p.AccountMetadata)
 	return append(b, '}')
