@@ -2,7 +2,9 @@ package eventstore
 
 import (
 	"context"
+	"maps"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,40 +140,42 @@ func (b *batch) prefetch(ctx context.Context, db *bucketDB, reqs []*pending) err
 		}
 	}
 	for _, p := range reqs {
-		if p.req.IdempotencyKey != "" {
-			iks = append(iks, p.req.IdempotencyKey)
-		}
-		if s := p.req.Script; s != nil {
-			// What the script reads and moves is loaded as it runs.
-			for address := range s.AccountMetadata {
-				addresses[address] = true
+		for _, req := range p.requests() {
+			if req.IdempotencyKey != "" {
+				iks = append(iks, req.IdempotencyKey)
 			}
-			if s.Reference != "" {
-				refs = append(refs, s.Reference)
+			if s := req.Script; s != nil {
+				// What the script reads and moves is loaded as it runs.
+				for address := range s.AccountMetadata {
+					addresses[address] = true
+				}
+				if s.Reference != "" {
+					refs = append(refs, s.Reference)
+				}
 			}
-		}
-		switch c := p.req.Command.(type) {
-		case ledger.CreateTransaction:
-			addPostings(c.Postings)
-			for address := range c.AccountMetadata {
-				addresses[address] = true
-			}
-			if c.Reference != "" {
-				refs = append(refs, c.Reference)
-			}
-		case ledger.RevertTransaction:
-			txIDs = append(txIDs, c.ID)
-		case ledger.SaveMetadata:
-			if c.Target.Type == ledger.TargetTransaction {
-				txIDs = append(txIDs, c.Target.TransactionID)
-			} else {
-				addresses[c.Target.Address] = true
-			}
-		case ledger.DeleteMetadata:
-			if c.Target.Type == ledger.TargetTransaction {
-				txIDs = append(txIDs, c.Target.TransactionID)
-			} else {
-				addresses[c.Target.Address] = true
+			switch c := req.Command.(type) {
+			case ledger.CreateTransaction:
+				addPostings(c.Postings)
+				for address := range c.AccountMetadata {
+					addresses[address] = true
+				}
+				if c.Reference != "" {
+					refs = append(refs, c.Reference)
+				}
+			case ledger.RevertTransaction:
+				txIDs = append(txIDs, c.ID)
+			case ledger.SaveMetadata:
+				if c.Target.Type == ledger.TargetTransaction {
+					txIDs = append(txIDs, c.Target.TransactionID)
+				} else {
+					addresses[c.Target.Address] = true
+				}
+			case ledger.DeleteMetadata:
+				if c.Target.Type == ledger.TargetTransaction {
+					txIDs = append(txIDs, c.Target.TransactionID)
+				} else {
+					addresses[c.Target.Address] = true
+				}
 			}
 		}
 	}
@@ -416,25 +420,39 @@ func (b *batch) execute(req Request) outcome {
 	return outcome{res: Result{Log: log}}
 }
 
-// fork returns a copy of the batch whose changes are thrown away: dry runs
-// apply to it.
+// fork returns a copy of the batch that can be changed without changing
+// it: dry runs apply to a fork and drop it; an atomic group runs on a fork
+// that replaces the batch only if every request of the group succeeded.
 func (b *batch) fork() *batch {
 	f := *b
-	f.balances = map[key]balance{}
-	for k, v := range b.balances {
-		f.balances[k] = v
-	}
-	f.accounts = map[string]account{}
-	f.txs = map[uint64]ledger.Transaction{}
-	for k, v := range b.txs {
-		f.txs[k] = v
-	}
-	f.references = map[string]bool{}
-	f.accountMeta = map[accountKey]metaChange{}
-	f.touched = map[key]bool{}
-	f.newAccounts = map[string]bool{}
-	f.logs, f.newTxs, f.moves, f.updates = nil, nil, nil, nil
+	f.balances = maps.Clone(b.balances)
+	f.accounts = maps.Clone(b.accounts)
+	f.txs = maps.Clone(b.txs)
+	f.references = maps.Clone(b.references)
+	f.idempotency = maps.Clone(b.idempotency)
+	f.accountMeta = maps.Clone(b.accountMeta)
+	f.touched = maps.Clone(b.touched)
+	f.newAccounts = maps.Clone(b.newAccounts)
+	f.logs, f.newTxs = slices.Clone(b.logs), slices.Clone(b.newTxs)
+	f.moves, f.updates = slices.Clone(b.moves), slices.Clone(b.updates)
 	return &f
+}
+
+// executeAtomic evaluates reqs in order as one unit: either all of them
+// apply to the batch, or — when one fails — none does. Each request gets
+// its own outcome.
+func (b *batch) executeAtomic(reqs []Request) []outcome {
+	f := b.fork()
+	outcomes := make([]outcome, len(reqs))
+	failed := false
+	for i, req := range reqs {
+		outcomes[i] = f.execute(req)
+		failed = failed || outcomes[i].err != nil
+	}
+	if !failed {
+		*b = *f
+	}
+	return outcomes
 }
 
 // apply records the effects of a payload on the batch — ids, volumes,

@@ -36,14 +36,26 @@ type sequencer struct {
 }
 
 type pending struct {
-	ctx   context.Context
-	req   Request
+	ctx context.Context
+	req Request
+	// group, when set instead of req, is an atomic group of requests.
+	group []Request
 	reply chan outcome
+}
+
+// requests returns the requests p carries.
+func (p *pending) requests() []Request {
+	if p.group != nil {
+		return p.group
+	}
+	return []Request{p.req}
 }
 
 type outcome struct {
 	res Result
 	err error
+	// group holds the outcome of each request of an atomic group.
+	group []outcome
 }
 
 func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics) *sequencer {
@@ -65,20 +77,20 @@ func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics)
 
 // submit queues req and waits for its outcome. A full queue is refused at
 // once with a 503 rather than piling up latency.
-func (s *sequencer) submit(ctx context.Context, req Request) (Result, error) {
-	p := &pending{ctx: ctx, req: req, reply: make(chan outcome, 1)}
+func (s *sequencer) submit(ctx context.Context, p *pending) outcome {
+	p.ctx, p.reply = ctx, make(chan outcome, 1)
 	select {
 	case s.queue <- p:
 	default:
-		return Result{}, domain.Errorf(domain.CodeUnavailable,
-			"ledger %s has %d writes waiting: retry later", s.ledger.Name, cap(s.queue))
+		return outcome{err: domain.Errorf(domain.CodeUnavailable,
+			"ledger %s has %d writes waiting: retry later", s.ledger.Name, cap(s.queue))}
 	}
 	select {
 	case o := <-p.reply:
-		return o.res, o.err
+		return o
 	case <-ctx.Done():
 		// The command may still be written: its batch no longer waits for us.
-		return Result{}, ctx.Err()
+		return outcome{err: ctx.Err()}
 	}
 }
 
@@ -209,6 +221,10 @@ func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, 
 	}
 	outcomes := make([]outcome, len(reqs))
 	for i, p := range reqs {
+		if p.group != nil {
+			outcomes[i] = outcome{group: b.executeAtomic(p.group)}
+			continue
+		}
 		outcomes[i] = b.execute(p.req)
 	}
 	if err := b.build(db); err != nil {

@@ -113,7 +113,36 @@ func (s *Store) Execute(ctx context.Context, name string, req Request) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	return seq.submit(ctx, req)
+	o := seq.submit(ctx, &pending{req: req})
+	return o.res, o.err
+}
+
+// ExecuteAtomic runs reqs on the named ledger, in order, in one batch:
+// either every request is written, or — when any fails — none is. results
+// and errs are in request order (results hold the logs the requests wrote
+// or would have written); err reports a failure of the whole call.
+func (s *Store) ExecuteAtomic(ctx context.Context, name string, reqs []Request) (results []Result, errs []error, err error) {
+	if len(reqs) == 0 {
+		return nil, nil, nil
+	}
+	for _, req := range reqs {
+		if (req.Command == nil) == (req.Script == nil) {
+			return nil, nil, domain.Errorf(domain.CodeValidation, "a request has either a command or a script")
+		}
+	}
+	seq, err := s.sequencer(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	o := seq.submit(ctx, &pending{group: reqs})
+	if o.err != nil {
+		return nil, nil, o.err
+	}
+	results, errs = make([]Result, len(reqs)), make([]error, len(reqs))
+	for i, g := range o.group {
+		results[i], errs[i] = g.res, g.err
+	}
+	return results, errs, nil
 }
 
 func (s *Store) sequencer(ctx context.Context, name string) (*sequencer, error) {
