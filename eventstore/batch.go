@@ -52,7 +52,7 @@ type batch struct {
 	newTxs      []*ledger.Transaction
 	moves       []move
 	touched     map[key]bool
-	newAccounts map[string]bool // accounts to upsert (created or used earlier)
+	newAccounts map[string]time.Time // accounts to upsert (created or used earlier), with the date of their first write
 	updates     []update
 }
 
@@ -74,6 +74,7 @@ type move struct {
 // update is a change to an existing row, applied in order after inserts.
 type update struct {
 	kind    updateKind
+	at      time.Time
 	txID    uint64
 	address string
 	md      ledger.Metadata
@@ -110,7 +111,7 @@ func newBatch(c *cache, parent *batch, features ledger.Features, now ledger.Time
 		idempotency: map[string]ledger.Log{},
 		accountMeta: map[accountKey]metaChange{},
 		touched:     map[key]bool{},
-		newAccounts: map[string]bool{},
+		newAccounts: map[string]time.Time{},
 	}
 	if parent != nil {
 		b.lastLogID, b.lastLogDate, b.lastHash = parent.lastLogID, parent.lastLogDate, parent.lastHash
@@ -376,6 +377,9 @@ func (b *batch) account(address string) account {
 // execute evaluates one request and, unless it is a dry run or fails,
 // applies it to the batch.
 func (b *batch) execute(req Request) outcome {
+	if req.imported != nil {
+		return b.replay(req)
+	}
 	ik := req.IdempotencyKey
 	if ik != "" && !req.DryRun {
 		if stored, ok := b.idempotency[ik]; ok {
@@ -465,7 +469,7 @@ func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Tra
 		for address, md := range p.AccountMetadata {
 			b.useAccount(address, b.now.Time)
 			b.setAccountMetadata(address, md)
-			b.updates = append(b.updates, update{kind: setAccountMetadata, address: address, md: md})
+			b.updates = append(b.updates, update{kind: setAccountMetadata, at: b.now.Time, address: address, md: md})
 		}
 		p.Transaction = *tx
 		return p, tx
@@ -474,8 +478,11 @@ func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Tra
 		original.RevertedAt = p.RevertedTransaction.RevertedAt
 		original.UpdatedAt = b.now
 		b.txs[original.ID] = original
-		b.updates = append(b.updates, update{kind: markReverted, txID: original.ID})
+		b.updates = append(b.updates, update{kind: markReverted, at: original.RevertedAt.Time, txID: original.ID})
 		tx := b.insertTransaction(p.RevertTransaction)
+		// As the reference (and a transaction read back from the
+		// database), the reverted transaction comes without effective volumes.
+		original.PostCommitEffectiveVolumes = nil
 		p.RevertedTransaction = original
 		p.RevertTransaction = *tx
 		return p, tx
@@ -484,11 +491,11 @@ func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Tra
 			tx := b.txs[p.Target.TransactionID]
 			tx.Metadata = tx.Metadata.Merge(p.Metadata)
 			b.txs[tx.ID] = tx
-			b.updates = append(b.updates, update{kind: setTxMetadata, txID: tx.ID, md: p.Metadata})
+			b.updates = append(b.updates, update{kind: setTxMetadata, at: b.now.Time, txID: tx.ID, md: p.Metadata})
 		} else {
 			b.useAccount(p.Target.Address, b.now.Time)
 			b.setAccountMetadata(p.Target.Address, p.Metadata)
-			b.updates = append(b.updates, update{kind: setAccountMetadata, address: p.Target.Address, md: p.Metadata})
+			b.updates = append(b.updates, update{kind: setAccountMetadata, at: b.now.Time, address: p.Target.Address, md: p.Metadata})
 		}
 	case ledger.DeletedMetadata:
 		if p.Target.Type == ledger.TargetTransaction {
@@ -496,10 +503,10 @@ func (b *batch) apply(payload ledger.LogPayload) (ledger.LogPayload, *ledger.Tra
 			tx.Metadata = tx.Metadata.Clone()
 			delete(tx.Metadata, p.Key)
 			b.txs[tx.ID] = tx
-			b.updates = append(b.updates, update{kind: deleteTxMetadata, txID: tx.ID, key: p.Key})
+			b.updates = append(b.updates, update{kind: deleteTxMetadata, at: b.now.Time, txID: tx.ID, key: p.Key})
 		} else {
 			b.accountMeta[accountKey{p.Target.Address, p.Key}] = metaChange{deleted: true}
-			b.updates = append(b.updates, update{kind: deleteAccountMetadata, address: p.Target.Address, key: p.Key})
+			b.updates = append(b.updates, update{kind: deleteAccountMetadata, at: b.now.Time, address: p.Target.Address, key: p.Key})
 		}
 	}
 	return payload, nil
@@ -582,7 +589,9 @@ func (b *batch) useAccount(address string, t time.Time) {
 	}
 	a.exists = true
 	b.accounts[address] = a
-	b.newAccounts[address] = true
+	if _, ok := b.newAccounts[address]; !ok {
+		b.newAccounts[address] = b.now.Time
+	}
 }
 
 // commit moves the batch's state into the cache, after the database

@@ -100,12 +100,13 @@ func (b *batch) queueMoves(p *pgx.Batch, db *bucketDB) {
 		amounts          = make([]pgtype.Numeric, n)
 		sources          = make([]bool, n)
 		effective        = make([]time.Time, n)
+		inserted         = make([]time.Time, n)
 		pcvIn, pcvOut    = make([]pgtype.Numeric, n), make([]pgtype.Numeric, n)
 		pcevIn, pcevOut  = make([]pgtype.Numeric, n), make([]pgtype.Numeric, n)
 	)
 	for i, m := range b.moves {
 		seqs[i], txIDs[i], accounts[i], assets[i] = m.seq, int64(m.txID), m.account, m.asset
-		amounts[i], sources[i], effective[i] = numeric(m.amount), m.isSource, m.effective
+		amounts[i], sources[i], effective[i], inserted[i] = numeric(m.amount), m.isSource, m.effective, m.tx.InsertedAt.Time
 		pcvIn[i], pcvOut[i] = numeric(m.pcv.Input), numeric(m.pcv.Output)
 		if m.pcev != nil {
 			pcevIn[i], pcevOut[i] = numeric(m.pcev.Input), numeric(m.pcev.Output)
@@ -113,9 +114,9 @@ func (b *batch) queueMoves(p *pgx.Batch, db *bucketDB) {
 	}
 	p.Queue(db.q(`INSERT INTO {moves} (ledger, insertion_date, seq, transaction_id, account, asset, amount, is_source,
 			effective_date, pcv_input, pcv_output, pcev_input, pcev_output)
-		SELECT $1, $2, * FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::numeric[], $8::boolean[],
-			$9::timestamptz[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[])`),
-		db.ledger.Name, b.now.Time, seqs, txIDs, accounts, assets, amounts, sources, effective, pcvIn, pcvOut, pcevIn, pcevOut)
+		SELECT $1, * FROM unnest($2::timestamptz[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::numeric[],
+			$8::boolean[], $9::timestamptz[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[])`),
+		db.ledger.Name, inserted, seqs, txIDs, accounts, assets, amounts, sources, effective, pcvIn, pcvOut, pcevIn, pcevOut)
 }
 
 func (b *batch) sendMoves(ctx context.Context, db *bucketDB) error {
@@ -173,6 +174,7 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 	}
 	n := len(b.newTxs)
 	ids, timestamps := make([]int64, n), make([]time.Time, n)
+	inserted, updated := make([]time.Time, n), make([]time.Time, n)
 	references, postings, metadata, volumes := make([]pgtype.Text, n), make([]string, n), make([]string, n), make([]string, n)
 	sources, destinations := make([]string, n), make([]string, n)
 	for i, tx := range b.newTxs {
@@ -182,6 +184,7 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 		md, _ := tx.Metadata.MarshalJSON()
 		pcv, _ := tx.PostCommitVolumes.MarshalJSON()
 		ids[i], timestamps[i] = int64(tx.ID), tx.Timestamp.Time
+		inserted[i], updated[i] = tx.InsertedAt.Time, tx.UpdatedAt.Time
 		references[i] = pgtype.Text{String: tx.Reference, Valid: tx.Reference != ""}
 		postings[i], metadata[i], volumes[i] = string(p), string(md), string(pcv)
 		sources[i], destinations[i] = arrayLiteral(tx.Postings, true), arrayLiteral(tx.Postings, false)
@@ -189,15 +192,15 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 	p.Queue(db.q(`WITH inserted AS (
 			INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata,
 				post_commit_volumes, sources, destinations)
-			SELECT $1, $2, $2, id, ts, ref, p::json, m::jsonb, v::json, s::text[], d::text[]
-			FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $10::text[], $11::text[])
-				AS t(id, ts, ref, p, m, v, s, d)
+			SELECT $1, ins, upd, id, ts, ref, p::json, m::jsonb, v::json, s::text[], d::text[]
+			FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $10::text[], $11::text[],
+				$2::timestamptz[], $12::timestamptz[]) AS t(id, ts, ref, p, m, v, s, d, ins, upd)
 			RETURNING id, timestamp, metadata
 		)
 		INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
 		SELECT $1, id, 1, timestamp, metadata FROM inserted WHERE $9`),
-		db.ledger.Name, b.now.Time, ids, timestamps, references, postings, metadata, volumes,
-		b.history(ledger.FeatureTransactionMetadataHistory), sources, destinations)
+		db.ledger.Name, inserted, ids, timestamps, references, postings, metadata, volumes,
+		b.history(ledger.FeatureTransactionMetadataHistory), sources, destinations, updated)
 	return nil
 }
 
@@ -222,7 +225,7 @@ func arrayLiteral(postings ledger.Postings, sources bool) string {
 
 func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 	n := len(b.logs)
-	ids := make([]int64, n)
+	ids, dates := make([]int64, n), make([]time.Time, n)
 	types, data, iks, ikHashes := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
 	mementos, hashes := make([][]byte, n), make([][]byte, n)
 	for i, l := range b.logs {
@@ -234,15 +237,15 @@ func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 		if err != nil {
 			return err
 		}
-		ids[i], types[i], data[i], mementos[i], hashes[i] = int64(l.ID), string(l.Type()), string(d), memento, l.Hash
+		ids[i], dates[i], types[i], data[i], mementos[i], hashes[i] = int64(l.ID), l.Date.Time, string(l.Type()), string(d), memento, l.Hash
 		iks[i] = pgtype.Text{String: l.IdempotencyKey, Valid: l.IdempotencyKey != ""}
 		ikHashes[i] = pgtype.Text{String: l.IdempotencyHash, Valid: l.IdempotencyHash != ""}
 	}
 	p.Queue(db.q(`INSERT INTO {logs} (ledger, date, id, type, data, memento, hash, idempotency_key, idempotency_hash)
-		SELECT $1, $2, id, type, d::json, memento, hash, ik, ikh
-		FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])
-			AS t(id, type, d, memento, hash, ik, ikh)`),
-		db.ledger.Name, b.now.Time, ids, types, data, mementos, hashes, iks, ikHashes)
+		SELECT $1, date, id, type, d::json, memento, hash, ik, ikh
+		FROM unnest($2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])
+			AS t(date, id, type, d, memento, hash, ik, ikh)`),
+		db.ledger.Name, dates, ids, types, data, mementos, hashes, iks, ikHashes)
 	return nil
 }
 
@@ -271,20 +274,21 @@ func (b *batch) queueAccounts(p *pgx.Batch, db *bucketDB) {
 		return
 	}
 	var addresses []string
-	var firstUsages []time.Time
-	for a := range b.newAccounts {
+	var firstUsages, inserted []time.Time
+	for a, at := range b.newAccounts {
 		addresses = append(addresses, a)
 		firstUsages = append(firstUsages, b.accounts[a].firstUsage)
+		inserted = append(inserted, at)
 	}
 	p.Queue(db.q(`WITH upserted AS (
 			INSERT INTO {accounts} (ledger, address, address_array, first_usage, insertion_date, updated_at)
-			SELECT $1, a, string_to_array(a, ':'), f, $4, $4 FROM unnest($2::text[], $3::timestamptz[]) AS t(a, f)
+			SELECT $1, a, string_to_array(a, ':'), f, i, i FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[]) AS t(a, f, i)
 			ON CONFLICT (ledger, address) DO UPDATE SET first_usage = least({accounts}.first_usage, excluded.first_usage)
-			RETURNING address, metadata, (xmax = 0) AS inserted
+			RETURNING address, metadata, insertion_date, (xmax = 0) AS inserted
 		)
 		INSERT INTO {accounts_metadata} (ledger, address, revision, date, metadata)
-		SELECT $1, address, 1, $4, metadata FROM upserted WHERE inserted AND $5`),
-		db.ledger.Name, addresses, firstUsages, b.now.Time, b.history(ledger.FeatureAccountMetadataHistory))
+		SELECT $1, address, 1, insertion_date, metadata FROM upserted WHERE inserted AND $5`),
+		db.ledger.Name, addresses, firstUsages, inserted, b.history(ledger.FeatureAccountMetadataHistory))
 }
 
 // queueUpdates applies metadata changes and revert marks in command order,
@@ -311,16 +315,16 @@ func (b *batch) queueUpdates(p *pgx.Batch, db *bucketDB) {
 		md, _ := json.Marshal(u.md)
 		switch u.kind {
 		case setTxMetadata:
-			p.Queue(txUpdate("metadata = metadata || $3"), db.ledger.Name, int64(u.txID), md, txHist, b.now.Time)
+			p.Queue(txUpdate("metadata = metadata || $3"), db.ledger.Name, int64(u.txID), md, txHist, u.at)
 		case deleteTxMetadata:
-			p.Queue(txUpdate("metadata = metadata - $3::text"), db.ledger.Name, int64(u.txID), u.key, txHist, b.now.Time)
+			p.Queue(txUpdate("metadata = metadata - $3::text"), db.ledger.Name, int64(u.txID), u.key, txHist, u.at)
 		case setAccountMetadata:
-			p.Queue(accountUpdate("metadata = metadata || $3"), db.ledger.Name, u.address, md, accHist, b.now.Time)
+			p.Queue(accountUpdate("metadata = metadata || $3"), db.ledger.Name, u.address, md, accHist, u.at)
 		case deleteAccountMetadata:
-			p.Queue(accountUpdate("metadata = metadata - $3::text"), db.ledger.Name, u.address, u.key, accHist, b.now.Time)
+			p.Queue(accountUpdate("metadata = metadata - $3::text"), db.ledger.Name, u.address, u.key, accHist, u.at)
 		case markReverted:
 			p.Queue(db.q(`UPDATE {transactions} SET reverted_at = $3, updated_at = $3 WHERE ledger = $1 AND id = $2`),
-				db.ledger.Name, int64(u.txID), b.now.Time)
+				db.ledger.Name, int64(u.txID), u.at)
 		}
 	}
 }

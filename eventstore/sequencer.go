@@ -59,13 +59,11 @@ type outcome struct {
 }
 
 func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics) *sequencer {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte("kontor:ledger:" + l.Bucket + ":" + l.Name))
 	return &sequencer{
 		pool:    pool,
 		ledger:  l,
 		opts:    opts,
-		lockID:  int64(h.Sum64()),
+		lockID:  ledgerLockID(l),
 		size:    m.batchSize.WithLabelValues(l.Name),
 		elapsed: m.batchDuration.WithLabelValues(l.Name),
 		stale:   m.stale.WithLabelValues(l.Name),
@@ -73,6 +71,13 @@ func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics)
 		stop:    make(chan struct{}),
 		cache:   newCache(),
 	}
+}
+
+// ledgerLockID is the advisory lock every write of l takes.
+func ledgerLockID(l ledger.Ledger) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("kontor:ledger:" + l.Bucket + ":" + l.Name))
+	return int64(h.Sum64())
 }
 
 // submit queues req and waits for its outcome. A full queue is refused at

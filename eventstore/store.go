@@ -94,6 +94,10 @@ type Request struct {
 	IdempotencyHash string
 	// DryRun evaluates the command without writing anything.
 	DryRun bool
+
+	// imported, set by Import, is a log to replay; Command is the command
+	// its payload records.
+	imported *ledger.Log
 }
 
 // Result is the outcome of a request.
