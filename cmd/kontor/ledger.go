@@ -7,26 +7,28 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/kontorhq/kontor/eventstore"
 	"github.com/kontorhq/kontor/platform/config"
 	"github.com/kontorhq/kontor/platform/postgres"
 	"github.com/kontorhq/kontor/projections"
 )
 
-// exportProgressEvery is how many logs `kontor ledger export` writes
-// between two progress lines.
+// exportProgressEvery is how many logs `kontor ledger export` writes (and
+// import reads) between two progress lines.
 const exportProgressEvery = 10000
 
 func newLedgerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Operate on a ledger's log: export it, verify its hash chain",
+		Short: "Operate on a ledger's log: export, import, verify its hash chain",
 	}
-	cmd.AddCommand(newLedgerExportCmd(), newLedgerVerifyCmd())
+	cmd.AddCommand(newLedgerExportCmd(), newLedgerImportCmd(), newLedgerVerifyCmd())
 	return cmd
 }
 
@@ -94,6 +96,50 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	}
 	p.lines += newLines
 	return n, err
+}
+
+func newLedgerImportCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "import LEDGER FILE",
+		Short: "Replay an export (FILE, - for stdin) into LEDGER, which must have no logs",
+		Long: `Replay the logs of FILE — an export, one JSON log per line, ours or the
+reference ledger's — into LEDGER, which must exist and have no logs: the same
+as POST /api/ledger/v2/{ledger}/logs/import. Every hash is recomputed and
+checked; on any error nothing of the import remains. Progress goes to stderr.`,
+		Args: cobra.ExactArgs(2),
+	}
+	open := postgresFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		name, path, start := args[0], args[1], time.Now()
+		var in io.Reader = cmd.InOrStdin()
+		if path != "-" {
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		}
+		pool, err := open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		store := eventstore.New(pool, eventstore.Options{})
+		defer store.Close()
+		n, err := store.Import(cmd.Context(), name, bufio.NewReaderSize(in, 256<<10), func(done int) {
+			if done%exportProgressEvery == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "imported %d logs into ledger %s…\n", done, name)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("import into ledger %s: %w", name, err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "imported %d logs into ledger %s in %s\n", n, name,
+			time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	return cmd
 }
 
 func newLedgerVerifyCmd() *cobra.Command {

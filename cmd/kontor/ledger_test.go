@@ -67,6 +67,23 @@ func TestLedgerExportAndVerify(t *testing.T) {
 		t.Fatalf("no progress line on stderr: %q", errOut)
 	}
 
+	// The export imports into a fresh ledger, which then exports the same.
+	if _, err := s.CreateLedger(ctx, "copy", ledger.LedgerConfiguration{}); err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, t.TempDir(), "main.jsonl", out)
+	_, errOut, err = runKontor(t, "ledger", "import", "copy", file, "--postgres-uri", uri)
+	if err != nil || !strings.Contains(errOut, "imported 3 logs into ledger copy") {
+		t.Fatalf("import: %v: %s", err, errOut)
+	}
+	copied, _, err := runKontor(t, "ledger", "export", "copy", "--postgres-uri", uri)
+	if err != nil || copied != out {
+		t.Fatalf("export of the copy: %v\n%s", err, copied)
+	}
+	if _, _, err := runKontor(t, "ledger", "import", "copy", file, "--postgres-uri", uri); err == nil || !strings.Contains(err.Error(), "IMPORT") {
+		t.Fatalf("second import: %v", err)
+	}
+
 	out, _, err = runKontor(t, "ledger", "verify", "main", "--postgres-uri", uri)
 	lastHash := base64.StdEncoding.EncodeToString(want[2].Hash)
 	if err != nil || !strings.Contains(out, "3 logs checked, chain intact, last log 3 hash "+lastHash) {

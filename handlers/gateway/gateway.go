@@ -54,7 +54,7 @@ func New(opts Options, modules ...Module) http.Handler {
 	metrics := middleware.NewMetrics(opts.Registry)
 
 	r := mux.NewRouter()
-	r.Use(middleware.RecordRoute)
+	r.Use(middleware.RecordRoute, middleware.LimitBody(opts.MaxBodyBytes))
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
 	r.Handle("/metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
@@ -75,7 +75,6 @@ func New(opts Options, modules ...Module) http.Handler {
 	}
 
 	var h http.Handler = r
-	h = middleware.LimitBody(opts.MaxBodyBytes)(h)
 	h = middleware.Recover(h)
 	return metrics.Handler(h)
 }

@@ -8,13 +8,36 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/kontorhq/kontor/domain"
+	"github.com/kontorhq/kontor/handlers/middleware"
 )
 
-// mountLogExport adds the log export and chain verification routes.
-func (h *Handler) mountLogExport(r *mux.Router) {
+// mountLogs adds the log export, import and chain verification routes.
+func (h *Handler) mountLogs(r *mux.Router) {
 	r.HandleFunc("/{ledger}/logs/export", h.exportLogs).Methods(http.MethodPost)
+	middleware.Streaming(r.HandleFunc("/{ledger}/logs/import", h.importLogs).Methods(http.MethodPost), "ledger-v2-logs-import")
 	r.HandleFunc("/{ledger}/logs/verify", h.verifyLogs).Methods(http.MethodGet)
 }
+
+// importLogs is POST /v2/{ledger}/logs/import: the body, an export (one
+// log per line), is replayed into the ledger, which must have no logs; 204
+// once every log is in, else nothing of it is (400 IMPORT names the log).
+func (h *Handler) importLogs(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["ledger"]
+	n, err := h.store.Import(r.Context(), name, r.Body, func(done int) {
+		if done%importProgressEvery == 0 {
+			slog.InfoContext(r.Context(), "importing logs", "ledger", name, "imported", done)
+		}
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	slog.InfoContext(r.Context(), "logs imported", "ledger", name, "logs", n)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// importProgressEvery is about how many logs an import logs progress after.
+const importProgressEvery = 100_000
 
 // exportLogs is POST /v2/{ledger}/logs/export: every log, in id order, one
 // JSON object per line (spec §3.10), streamed as application/octet-stream

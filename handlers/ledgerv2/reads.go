@@ -28,7 +28,7 @@ func (h *Handler) mountReads(r *mux.Router) {
 	r.HandleFunc("/{ledger}/aggregate/balances", h.aggregateBalances).Methods(get)
 	r.HandleFunc("/{ledger}/volumes", h.listVolumes).Methods(get)
 	r.HandleFunc("/{ledger}/logs", h.listLogs).Methods(get)
-	h.mountLogExport(r)
+	h.mountLogs(r)
 }
 
 // serverInfo is GET /v2/_info.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -38,10 +39,16 @@ func Recover(next http.Handler) http.Handler {
 }
 
 // LimitBody rejects bodies longer than limit bytes with 413: at once when the
-// declared Content-Length says so, or when a handler reads past the limit.
+// request declares its length, else when the handler reads past it. It
+// runs on matched routes (as router middleware); a route marked Streaming
+// takes bodies of any size.
 func LimitBody(limit int64) mux.MiddlewareFunc {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if route := mux.CurrentRoute(r); route != nil && strings.HasPrefix(route.GetName(), streamingPrefix) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			if r.ContentLength > limit {
 				api.WriteError(w, r, &http.MaxBytesError{Limit: limit})
 				return
@@ -50,6 +57,15 @@ func LimitBody(limit int64) mux.MiddlewareFunc {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// streamingPrefix starts the name of the routes Streaming marks.
+const streamingPrefix = "streaming:"
+
+// Streaming marks route as reading its body as a stream of any size (a log
+// import): LimitBody leaves it alone. name must be unique among routes.
+func Streaming(route *mux.Route, name string) *mux.Route {
+	return route.Name(streamingPrefix + name)
 }
 
 // Metrics records request count and latency by route template, method and
