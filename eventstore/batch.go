@@ -46,6 +46,10 @@ type batch struct {
 	ctx context.Context
 	db  *bucketDB
 
+	// logsStored is set when a rebuild replays logs already stored: flush
+	// writes everything but them.
+	logsStored bool
+
 	// What flush writes; pipeline holds it encoded (see build).
 	pipeline    *pgx.Batch
 	logs        []ledger.Log // their payloads share the volume maps of the transactions they carry

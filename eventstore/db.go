@@ -114,30 +114,47 @@ func collect[K comparable, V any](ctx context.Context, q querier, sql string, ar
 	return out, rows.Err()
 }
 
+// logColumns are the columns scanLog reads.
+const logColumns = `id, type, data, date, coalesce(idempotency_key, ''), coalesce(idempotency_hash, ''), hash`
+
 func (db *bucketDB) logsByIdempotencyKey(ctx context.Context, keys []string) (map[string]ledger.Log, error) {
 	if len(keys) == 0 {
 		return map[string]ledger.Log{}, nil
 	}
-	return collect(ctx, db.tx, db.q(`SELECT id, type, data, date, idempotency_key, coalesce(idempotency_hash, ''), hash
-		FROM {logs} WHERE ledger = $1 AND idempotency_key = ANY($2)`), []any{db.ledger.Name, keys},
-		func(rows pgx.Rows) (string, ledger.Log, error) {
-			var (
-				id        int64
-				typ       string
-				data      []byte
-				date      time.Time
-				log       ledger.Log
-				decodeErr error
-			)
-			if err := rows.Scan(&id, &typ, &data, &date, &log.IdempotencyKey, &log.IdempotencyHash, &log.Hash); err != nil {
-				return "", log, err
-			}
-			if log.Data, decodeErr = ledger.DecodePayload(ledger.LogType(typ), data); decodeErr != nil {
-				return "", log, fmt.Errorf("decode log %d: %w", id, decodeErr)
-			}
-			log.ID, log.Date = uint64(id), ledger.NewTime(date)
-			return log.IdempotencyKey, log, nil
+	return collect(ctx, db.tx, db.q(`SELECT `+logColumns+` FROM {logs} WHERE ledger = $1 AND idempotency_key = ANY($2)`),
+		[]any{db.ledger.Name, keys}, func(rows pgx.Rows) (string, ledger.Log, error) {
+			log, err := scanLog(rows)
+			return log.IdempotencyKey, log, err
 		})
+}
+
+// logsAfter returns up to limit logs following log after, in id order.
+func (db *bucketDB) logsAfter(ctx context.Context, after uint64, limit int) ([]ledger.Log, error) {
+	rows, err := db.tx.Query(ctx, db.q(`SELECT `+logColumns+` FROM {logs} WHERE ledger = $1 AND id > $2
+		ORDER BY id LIMIT $3`), db.ledger.Name, int64(after), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanLog)
+}
+
+func scanLog(rows pgx.CollectableRow) (ledger.Log, error) {
+	var (
+		id   int64
+		typ  string
+		data []byte
+		date time.Time
+		log  ledger.Log
+		err  error
+	)
+	if err := rows.Scan(&id, &typ, &data, &date, &log.IdempotencyKey, &log.IdempotencyHash, &log.Hash); err != nil {
+		return log, err
+	}
+	if log.Data, err = ledger.DecodePayload(ledger.LogType(typ), data); err != nil {
+		return log, fmt.Errorf("decode log %d: %w", id, err)
+	}
+	log.ID, log.Date = uint64(id), ledger.NewTime(date)
+	return log, nil
 }
 
 func (db *bucketDB) existingReferences(ctx context.Context, refs []string) (map[string]bool, error) {

@@ -66,8 +66,10 @@ func (b *batch) queueRest(p *pgx.Batch, db *bucketDB) error {
 	if err := b.queueTransactions(p, db); err != nil {
 		return err
 	}
-	if err := b.queueLogs(p, db); err != nil {
-		return err
+	if !b.logsStored {
+		if err := b.queueLogs(p, db); err != nil {
+			return err
+		}
 	}
 	b.queueVolumes(p, db)
 	b.queueAccounts(p, db)

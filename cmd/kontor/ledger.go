@@ -26,9 +26,9 @@ const exportProgressEvery = 10000
 func newLedgerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Operate on a ledger's log: export, import, verify its hash chain",
+		Short: "Operate on a ledger's log: export, import, verify its hash chain, rebuild from it",
 	}
-	cmd.AddCommand(newLedgerExportCmd(), newLedgerImportCmd(), newLedgerVerifyCmd())
+	cmd.AddCommand(newLedgerExportCmd(), newLedgerImportCmd(), newLedgerVerifyCmd(), newLedgerRebuildCmd())
 	return cmd
 }
 
@@ -136,6 +136,42 @@ checked; on any error nothing of the import remains. Progress goes to stderr.`,
 			return fmt.Errorf("import into ledger %s: %w", name, err)
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "imported %d logs into ledger %s in %s\n", n, name,
+			time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	return cmd
+}
+
+func newLedgerRebuildCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rebuild LEDGER",
+		Short: "Drop LEDGER's read models and build them again from its logs",
+		Long: `Drop the read models of LEDGER — transactions, accounts, volumes, moves,
+metadata history — and build them again by replaying its logs through the
+write path, checking every hash. It runs in one transaction holding the
+ledger's lock: writes wait, reads see the old read models until it is done,
+and on any error nothing changes. Progress goes to stderr.`,
+		Args: cobra.ExactArgs(1),
+	}
+	open := postgresFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		name, start := args[0], time.Now()
+		pool, err := open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		store := eventstore.New(pool, eventstore.Options{})
+		defer store.Close()
+		n, err := store.Rebuild(cmd.Context(), name, func(done int) {
+			if done%exportProgressEvery == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "replayed %d logs of ledger %s…\n", done, name)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("rebuild ledger %s: %w", name, err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "rebuilt ledger %s from %d logs in %s\n", name, n,
 			time.Since(start).Round(time.Millisecond))
 		return nil
 	}

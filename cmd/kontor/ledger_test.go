@@ -84,6 +84,29 @@ func TestLedgerExportAndVerify(t *testing.T) {
 		t.Fatalf("second import: %v", err)
 	}
 
+	// Rebuilding the copy leaves its balances and export as they were.
+	var balance string
+	readBalance := func() string {
+		t.Helper()
+		var b string
+		if err := pool.QueryRow(ctx, `SELECT (input - output)::text FROM _default.volumes
+			WHERE ledger = 'copy' AND address = 'users:1' AND asset = 'USD'`).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	balance = readBalance()
+	_, errOut, err = runKontor(t, "ledger", "rebuild", "copy", "--postgres-uri", uri)
+	if err != nil || !strings.Contains(errOut, "rebuilt ledger copy from 3 logs") {
+		t.Fatalf("rebuild: %v: %s", err, errOut)
+	}
+	if got := readBalance(); got != balance || got != "0" {
+		t.Fatalf("balance after rebuild %s, before %s", got, balance)
+	}
+	if copied, _, err = runKontor(t, "ledger", "export", "copy", "--postgres-uri", uri); err != nil || copied != out {
+		t.Fatalf("export after rebuild: %v\n%s", err, copied)
+	}
+
 	out, _, err = runKontor(t, "ledger", "verify", "main", "--postgres-uri", uri)
 	lastHash := base64.StdEncoding.EncodeToString(want[2].Hash)
 	if err != nil || !strings.Contains(out, "3 logs checked, chain intact, last log 3 hash "+lastHash) {
