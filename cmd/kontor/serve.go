@@ -69,7 +69,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writ
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	publisher, err := bus.NewPublisher(bus.Options{Driver: cfg.Bus, KafkaBrokers: cfg.KafkaBrokers, DB: db})
+	publisher, err := bus.NewPublisher(cfg.BusOptions(db))
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writ
 	var committed func()
 	if publisher != nil {
 		defer publisher.Close()
-		relay, err := outbox.New(pool, outbox.Options{Publisher: publisher, Registerer: reg})
+		relay, err := outbox.New(pool, outbox.Options{Publisher: publisher, Topics: cfg.Topics, Registerer: reg})
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
 	kafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
@@ -26,6 +25,9 @@ type Options struct {
 	Driver string
 	// KafkaBrokers are host:port addresses, for the kafka driver.
 	KafkaBrokers []string
+	// KafkaTLS and KafkaSASL secure the connections to the brokers.
+	KafkaTLS  KafkaTLS
+	KafkaSASL KafkaSASL
 	// DB is the database the postgres driver writes its topics to.
 	DB *sql.DB
 }
@@ -49,10 +51,14 @@ func NewPublisher(opts Options) (message.Publisher, error) {
 		if len(opts.KafkaBrokers) == 0 {
 			return nil, fmt.Errorf("bus kafka: no brokers (set --kafka-brokers)")
 		}
+		cfg, err := SaramaConfig(opts)
+		if err != nil {
+			return nil, err
+		}
 		p, err := kafka.NewPublisher(kafka.PublisherConfig{
 			Brokers:               opts.KafkaBrokers,
 			Marshaler:             kafka.NewWithPartitioningMarshaler(partitionKey),
-			OverwriteSaramaConfig: SaramaConfig(),
+			OverwriteSaramaConfig: cfg,
 		}, logger)
 		if err != nil {
 			return nil, fmt.Errorf("bus kafka %s: %w", strings.Join(opts.KafkaBrokers, ","), err)
@@ -61,16 +67,6 @@ func NewPublisher(opts Options) (message.Publisher, error) {
 	default:
 		return nil, fmt.Errorf("bus: unknown driver %q", opts.Driver)
 	}
-}
-
-// SaramaConfig is the Kafka client configuration Kontor uses for publishing
-// and consuming (see DEPENDENCIES.md for why these values).
-func SaramaConfig() *sarama.Config {
-	cfg := kafka.DefaultSaramaSyncPublisherConfig()
-	cfg.Version = sarama.V2_8_0_0
-	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
-	cfg.Producer.Retry.Max = 10
-	return cfg
 }
 
 func partitionKey(_ string, msg *message.Message) (string, error) {

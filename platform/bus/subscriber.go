@@ -98,10 +98,14 @@ func NewSubscriber(opts SubscriberOptions) (message.Subscriber, error) {
 		if len(opts.KafkaBrokers) == 0 {
 			return nil, fmt.Errorf("bus kafka: no brokers (set --kafka-brokers)")
 		}
+		cfg, err := SaramaSubscriberConfig(opts)
+		if err != nil {
+			return nil, err
+		}
 		s, err := kafka.NewSubscriber(kafka.SubscriberConfig{
 			Brokers:               opts.KafkaBrokers,
 			Unmarshaler:           kafka.NewWithPartitioningMarshaler(partitionKey),
-			OverwriteSaramaConfig: SaramaSubscriberConfig(opts.KafkaSessionTimeout),
+			OverwriteSaramaConfig: cfg,
 			ConsumerGroup:         opts.Group,
 			NackResendSleep:       resend,
 		}, logger)
@@ -151,14 +155,17 @@ func isDuplicate(err error) bool {
 
 // SaramaSubscriberConfig is SaramaConfig for a consumer group member: it
 // starts at the oldest offset when the group has no checkpoint, reports
-// group errors, and uses sessionTimeout when positive (with heartbeats at a
-// third of it).
-func SaramaSubscriberConfig(sessionTimeout time.Duration) *sarama.Config {
-	cfg := SaramaConfig()
-	cfg.Consumer.Return.Errors = true
-	if sessionTimeout > 0 {
-		cfg.Consumer.Group.Session.Timeout = sessionTimeout
-		cfg.Consumer.Group.Heartbeat.Interval = sessionTimeout / 3
+// group errors, and uses opts.KafkaSessionTimeout when positive (with
+// heartbeats at a third of it).
+func SaramaSubscriberConfig(opts SubscriberOptions) (*sarama.Config, error) {
+	cfg, err := SaramaConfig(opts.Options)
+	if err != nil {
+		return nil, err
 	}
-	return cfg
+	cfg.Consumer.Return.Errors = true
+	if t := opts.KafkaSessionTimeout; t > 0 {
+		cfg.Consumer.Group.Session.Timeout = t
+		cfg.Consumer.Group.Heartbeat.Interval = t / 3
+	}
+	return cfg, nil
 }

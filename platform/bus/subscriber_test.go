@@ -89,14 +89,20 @@ func TestPostgresSubscriberConsumesAsGroup(t *testing.T) {
 }
 
 func TestSaramaSubscriberConfig(t *testing.T) {
-	cfg := SaramaSubscriberConfig(0)
+	cfg, err := SaramaSubscriberConfig(SubscriberOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cfg.Version != sarama.V2_8_0_0 || cfg.Consumer.Offsets.Initial != sarama.OffsetOldest || !cfg.Consumer.Return.Errors {
 		t.Fatalf("unexpected defaults: %v %v %v", cfg.Version, cfg.Consumer.Offsets.Initial, cfg.Consumer.Return.Errors)
 	}
 	if cfg.Consumer.Group.Session.Timeout != 10*time.Second {
 		t.Fatalf("session timeout %v", cfg.Consumer.Group.Session.Timeout)
 	}
-	cfg = SaramaSubscriberConfig(1500 * time.Millisecond)
+	cfg, err = SaramaSubscriberConfig(SubscriberOptions{KafkaSessionTimeout: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cfg.Consumer.Group.Session.Timeout != 1500*time.Millisecond || cfg.Consumer.Group.Heartbeat.Interval != 500*time.Millisecond {
 		t.Fatalf("session %v heartbeat %v", cfg.Consumer.Group.Session.Timeout, cfg.Consumer.Group.Heartbeat.Interval)
 	}

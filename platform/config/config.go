@@ -3,12 +3,17 @@
 package config
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kontorhq/kontor/eventstore/outbox"
+	"github.com/kontorhq/kontor/platform/bus"
 )
 
 // Config is every setting of `kontor serve`.
@@ -19,11 +24,17 @@ type Config struct {
 	AuthEnabled     bool
 	Bus             string
 	KafkaBrokers    []string
+	KafkaTLS        bus.KafkaTLS
+	KafkaSASL       bus.KafkaSASL
 	AutoMigrate     bool
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	Region          string
 	Env             string
+	// Topics maps event types to bus topics; Load reads it from
+	// --publisher-topic-mapping.
+	Topics       outbox.TopicMapping
+	topicMapping []string
 }
 
 // DefaultPostgresURI is the local PostgreSQL of a developer machine.
@@ -42,6 +53,15 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.BoolVar(&c.AuthEnabled, "auth-enabled", false, "require OAuth2 bearer tokens on every API")
 	fs.StringVar(&c.Bus, "bus", "postgres", "event bus driver: "+strings.Join(busDrivers, ", "))
 	fs.StringSliceVar(&c.KafkaBrokers, "kafka-brokers", nil, "Kafka brokers (host:port, comma-separated) for --bus kafka")
+	fs.BoolVar(&c.KafkaTLS.Enabled, "kafka-tls", false, "connect to the Kafka brokers over TLS")
+	fs.StringVar(&c.KafkaTLS.CAFile, "kafka-tls-ca-file", "", "PEM file of the CAs that sign the brokers' certificates (system roots when empty)")
+	fs.StringVar(&c.KafkaTLS.CertFile, "kafka-tls-cert-file", "", "PEM client certificate presented to the brokers (with --kafka-tls-key-file)")
+	fs.StringVar(&c.KafkaTLS.KeyFile, "kafka-tls-key-file", "", "PEM private key of --kafka-tls-cert-file")
+	fs.BoolVar(&c.KafkaTLS.InsecureSkipVerify, "kafka-tls-insecure-skip-verify", false, "accept any broker certificate (never in production)")
+	fs.StringVar(&c.KafkaSASL.Mechanism, "kafka-sasl-mechanism", "", "Kafka SASL mechanism: "+strings.Join(bus.SASLMechanisms, ", ")+" (none when empty)")
+	fs.StringVar(&c.KafkaSASL.Username, "kafka-sasl-username", "", "Kafka SASL username")
+	fs.StringVar(&c.KafkaSASL.Password, "kafka-sasl-password", "", "Kafka SASL password")
+	fs.StringSliceVar(&c.topicMapping, "publisher-topic-mapping", nil, "publish events of TYPE on topic (TYPE:topic, repeatable, comma- or space-separated; * matches every other type; default topic "+outbox.DefaultTopic+")")
 	fs.BoolVar(&c.AutoMigrate, "auto-migrate", true, "apply database migrations when the server starts")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 10<<20, "largest accepted request body, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to drain in-flight requests on shutdown")
@@ -106,6 +126,18 @@ func (c *Config) validate() error {
 	if c.Bus == "kafka" && len(c.KafkaBrokers) == 0 {
 		return fmt.Errorf("--bus kafka needs --kafka-brokers")
 	}
+	if _, err := bus.SaramaConfig(c.BusOptions(nil)); err != nil {
+		return err
+	}
+	var entries []string
+	for _, e := range c.topicMapping {
+		entries = append(entries, strings.FieldsFunc(e, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
+	}
+	topics, err := outbox.ParseTopicMapping(entries)
+	if err != nil {
+		return fmt.Errorf("--publisher-topic-mapping: %w", err)
+	}
+	c.Topics = topics
 	if c.MaxBodyBytes <= 0 {
 		return fmt.Errorf("--max-body-bytes must be positive")
 	}
@@ -113,4 +145,16 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--shutdown-timeout must be positive")
 	}
 	return nil
+}
+
+// BusOptions are the options of the bus publisher and subscribers, on db
+// for the postgres driver.
+func (c *Config) BusOptions(db *sql.DB) bus.Options {
+	return bus.Options{
+		Driver:       c.Bus,
+		KafkaBrokers: c.KafkaBrokers,
+		KafkaTLS:     c.KafkaTLS,
+		KafkaSASL:    c.KafkaSASL,
+		DB:           db,
+	}
 }

@@ -1,11 +1,24 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/spf13/pflag"
+
+	"github.com/kontorhq/kontor/eventstore/outbox"
+	"github.com/kontorhq/kontor/platform/bus"
 )
 
 func parse(t *testing.T, args []string, env map[string]string) (*Config, error) {
@@ -64,6 +77,17 @@ func TestInvalid(t *testing.T) {
 		{nil, map[string]string{"KONTOR_AUTH_ENABLED": "maybe"}, "KONTOR_AUTH_ENABLED"},
 		{[]string{"--max-body-bytes", "0"}, nil, "--max-body-bytes"},
 		{[]string{"--postgres-uri", ""}, nil, "--postgres-uri"},
+		{[]string{"--kafka-sasl-mechanism", "OAUTHBEARER", "--kafka-sasl-username", "u", "--kafka-sasl-password", "p"}, nil,
+			`--kafka-sasl-mechanism "OAUTHBEARER": want one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`},
+		{[]string{"--kafka-sasl-mechanism", "PLAIN"}, map[string]string{"KONTOR_KAFKA_SASL_PASSWORD": "p"},
+			"--kafka-sasl-mechanism PLAIN needs --kafka-sasl-username and --kafka-sasl-password"},
+		{nil, map[string]string{"KONTOR_KAFKA_SASL_USERNAME": "u"}, "need --kafka-sasl-mechanism"},
+		{[]string{"--kafka-tls", "--kafka-tls-ca-file", "/nonexistent/ca.pem"}, nil, "--kafka-tls-ca-file: open /nonexistent/ca.pem"},
+		{[]string{"--kafka-tls-ca-file", "/nonexistent/ca.pem"}, nil, "--kafka-tls-ca-file needs --kafka-tls"},
+		{[]string{"--kafka-tls", "--kafka-tls-key-file", "/k.pem"}, nil, "--kafka-tls-cert-file and --kafka-tls-key-file go together"},
+		{nil, map[string]string{"KONTOR_KAFKA_TLS": "sometimes"}, "KONTOR_KAFKA_TLS"},
+		{[]string{"--publisher-topic-mapping", "COMMITTED_TRANSACTIONS"}, nil, `--publisher-topic-mapping: topic mapping "COMMITTED_TRANSACTIONS": want TYPE:topic`},
+		{nil, map[string]string{"KONTOR_PUBLISHER_TOPIC_MAPPING": "*:ledger :orphan"}, `topic mapping ":orphan"`},
 	}
 	for _, tc := range cases {
 		_, err := parse(t, tc.args, tc.env)
@@ -73,11 +97,108 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
+// writeCA writes a self-signed CA certificate as a PEM file and returns its
+// path.
+func writeCA(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "config test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestKafkaSecurity(t *testing.T) {
+	ca := writeCA(t)
+	env := map[string]string{
+		"KONTOR_KAFKA_TLS":            "true",
+		"KONTOR_KAFKA_TLS_CA_FILE":    ca,
+		"KONTOR_KAFKA_SASL_MECHANISM": "PLAIN",
+		"KONTOR_KAFKA_SASL_USERNAME":  "env-user",
+		"KONTOR_KAFKA_SASL_PASSWORD":  "env-secret",
+	}
+	c, err := parse(t, []string{"--bus", "kafka", "--kafka-brokers", "k1:9093",
+		"--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-sasl-username", "flag-user"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bus.Options{
+		Driver:       "kafka",
+		KafkaBrokers: []string{"k1:9093"},
+		KafkaTLS:     bus.KafkaTLS{Enabled: true, CAFile: ca},
+		KafkaSASL:    bus.KafkaSASL{Mechanism: "SCRAM-SHA-512", Username: "flag-user", Password: "env-secret"},
+	}
+	got := c.BusOptions(nil)
+	if got.Driver != want.Driver || strings.Join(got.KafkaBrokers, ",") != "k1:9093" || got.KafkaTLS != want.KafkaTLS || got.KafkaSASL != want.KafkaSASL {
+		t.Fatalf("bus options %+v, want %+v", got, want)
+	}
+	cfg, err := bus.SaramaConfig(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Net.TLS.Enable || cfg.Net.TLS.Config.RootCAs == nil || cfg.Net.SASL.Mechanism != sarama.SASLTypeSCRAMSHA512 || cfg.Net.SASL.SCRAMClientGeneratorFunc == nil {
+		t.Fatalf("sarama config: tls %v roots %v mechanism %s", cfg.Net.TLS.Enable, cfg.Net.TLS.Config.RootCAs, cfg.Net.SASL.Mechanism)
+	}
+
+	c, err = parse(t, []string{"--kafka-tls", "--kafka-tls-insecure-skip-verify"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KafkaTLS != (bus.KafkaTLS{Enabled: true, InsecureSkipVerify: true}) || c.KafkaSASL != (bus.KafkaSASL{}) {
+		t.Fatalf("tls %+v sasl %+v", c.KafkaTLS, c.KafkaSASL)
+	}
+}
+
+func TestPublisherTopicMapping(t *testing.T) {
+	c, err := parse(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Topics) != 0 || c.Topics.Topic("COMMITTED_TRANSACTIONS") != outbox.DefaultTopic {
+		t.Fatalf("default mapping %v", c.Topics)
+	}
+	c, err = parse(t, []string{"--publisher-topic-mapping", "COMMITTED_TRANSACTIONS:tx",
+		"--publisher-topic-mapping", "SAVED_METADATA:meta,*:other"}, map[string]string{"KONTOR_PUBLISHER_TOPIC_MAPPING": "*:ignored"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, topic := range map[string]string{"COMMITTED_TRANSACTIONS": "tx", "SAVED_METADATA": "meta", "REVERTED_TRANSACTION": "other"} {
+		if got := c.Topics.Topic(typ); got != topic {
+			t.Errorf("flags: %s on %q, want %q", typ, got, topic)
+		}
+	}
+	c, err = parse(t, nil, map[string]string{"KONTOR_PUBLISHER_TOPIC_MAPPING": "COMMITTED_TRANSACTIONS:tx *:all, DELETED_METADATA:meta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Topics) != 3 || c.Topics.Topic("COMMITTED_TRANSACTIONS") != "tx" || c.Topics.Topic("DELETED_METADATA") != "meta" || c.Topics.Topic("INSERTED_SCHEMA") != "all" {
+		t.Fatalf("environment mapping %v", c.Topics)
+	}
+}
+
 func TestHelpNamesEnvironment(t *testing.T) {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	Register(fs)
 	usage := fs.FlagUsages()
-	for _, name := range []string{"KONTOR_POSTGRES_URI", "KONTOR_BIND", "KONTOR_LOG_LEVEL", "KONTOR_AUTH_ENABLED", "KONTOR_BUS"} {
+	for _, name := range []string{"KONTOR_POSTGRES_URI", "KONTOR_BIND", "KONTOR_LOG_LEVEL", "KONTOR_AUTH_ENABLED", "KONTOR_BUS",
+		"KONTOR_KAFKA_TLS_CA_FILE", "KONTOR_KAFKA_SASL_MECHANISM", "KONTOR_KAFKA_SASL_PASSWORD", "KONTOR_PUBLISHER_TOPIC_MAPPING"} {
 		if !strings.Contains(usage, name) {
 			t.Errorf("help does not mention %s:\n%s", name, usage)
 		}
