@@ -2,11 +2,9 @@ package eventstore
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/big"
 	"strings"
 	"time"
@@ -61,29 +59,13 @@ func (db *bucketDB) lastLog(ctx context.Context) (uint64, time.Time, []byte, err
 	return uint64(id), date, hash, err
 }
 
-// queueLock queues what a batch does before writing: take its ticket (an
-// advisory lock keyed by the log it ends with), wait for the ticket of the
-// log it builds on (held by the batch that writes that log, until it
-// commits), take the ledger's lock, then check that the ledger still ends
-// with b's base log — the same id, date and hash, so that a log another
-// process wrote with the same id does not pass — failing with SQLSTATE
-// KS001. Tickets make batches in flight commit in the order they build on
-// each other; waits always go to lower log ids, so they cannot deadlock.
+// queueLock queues what a batch does before writing: take the ledger's
+// lock, then check that the ledger still ends with b's base log — the same
+// id, date and hash, so that a log another process wrote with the same id
+// does not pass — failing with SQLSTATE KS001.
 func (db *bucketDB) queueLock(p *pgx.Batch, lockID int64, b *batch) {
-	p.Queue(`SELECT pg_advisory_xact_lock($1)`, ticket(lockID, b.lastLogID))
-	p.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, ticket(lockID, b.baseLogID))
 	p.Queue(`SELECT pg_advisory_xact_lock($1)`, lockID)
 	p.Queue(db.q(`SELECT {expect_last_log}($1, $2, $3, $4)`), db.ledger.Name, int64(b.baseLogID), b.baseLogDate, b.baseHash)
-}
-
-// ticket is the advisory lock key of a ledger's log id.
-func ticket(lockID int64, logID uint64) int64 {
-	h := fnv.New64a()
-	var buf [16]byte
-	binary.BigEndian.PutUint64(buf[:8], uint64(lockID))
-	binary.BigEndian.PutUint64(buf[8:], logID)
-	_, _ = h.Write(buf[:])
-	return int64(h.Sum64())
 }
 
 func (db *bucketDB) counters(ctx context.Context) (uint64, int64, error) {

@@ -224,7 +224,7 @@ func prepareBatch(t *testing.T, s *Store, parent *batch, reqs ...Request) (*sequ
 
 func writeBatch(t *testing.T, seq *sequencer, b *batch) {
 	t.Helper()
-	if err := seq.send(context.Background(), b)(); err != nil {
+	if err := seq.write(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	b.commit()

@@ -109,19 +109,20 @@ type flight struct {
 	err      error
 }
 
-// errStale reports that another process wrote the ledger after the batch
-// was prepared: it must be prepared again on fresh state.
+// errStale reports that the batch cannot be written on the state it was
+// prepared on — another process wrote the ledger, or the batch it builds on
+// failed: it must be prepared again on fresh state.
 var errStale = errors.New("ledger changed since the batch was prepared")
 
-// maxInFlight bounds the batches sent to PostgreSQL and not yet settled.
+// maxInFlight bounds the batches prepared and not yet settled: one being
+// written, the next waiting for it.
 const maxInFlight = 2
 
 // run is the sequencer's loop. It prepares each batch (prefetch and
-// evaluate) on the state of the batches still being written, and sends it
-// at once: PostgreSQL queues the batches on the ledger's lock and runs
-// them back to back, each checking that the ledger ends with the log it
-// was prepared on. If a batch fails, those prepared on it fail that check
-// and are prepared again on committed state.
+// evaluate) on the state of the batch still being written, which it
+// follows to PostgreSQL as soon as that one is written; each checks that
+// the ledger ends with the log it was prepared on. If a batch fails, the
+// one prepared on it is prepared again on committed state.
 func (s *sequencer) run() {
 	var inflight []*flight
 	queued := make([]*pending, 0, s.opts.MaxBatch)
@@ -162,17 +163,26 @@ func (s *sequencer) run() {
 		if len(reqs) == 0 {
 			continue
 		}
+		prev := lastFlight(inflight)
 		var parent *batch
-		if len(inflight) > 0 {
-			parent = inflight[len(inflight)-1].batch
+		if prev != nil {
+			parent = prev.batch
 		}
 		b, outcomes, err := s.prepare(reqs, parent)
 		if err != nil {
 			fail(reqs, err)
 			continue
 		}
-		inflight = append(inflight, s.launch(b, reqs, outcomes))
+		inflight = append(inflight, s.launch(b, reqs, outcomes, prev))
 	}
+}
+
+// lastFlight returns the last batch in flight, nil if none.
+func lastFlight(inflight []*flight) *flight {
+	if len(inflight) == 0 {
+		return nil
+	}
+	return inflight[len(inflight)-1]
 }
 
 // live returns the requests whose caller still waits, answering the others.
@@ -238,20 +248,28 @@ func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, 
 	return b, outcomes, nil
 }
 
-// launch writes b in the background: under the ledger's lock, if the
-// ledger still ends with the log b builds on, in one PostgreSQL
-// transaction. The callers are answered as soon as it commits.
-func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome) *flight {
+// launch writes b in the background once prev, the batch b builds on (nil
+// when b builds on committed state), is written: under the ledger's lock,
+// if the ledger still ends with the log b builds on, in one PostgreSQL
+// transaction. If prev fails, b is stale. The callers are answered as soon
+// as b commits.
+func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *flight) *flight {
 	f := &flight{batch: b, reqs: reqs, outcomes: outcomes, done: make(chan struct{})}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	// Sent here, in the sequencer's order, so that PostgreSQL queues the
-	// batches on the ledger's lock in the order they build on each other.
-	wait := s.send(ctx, b)
 	go func() {
 		defer close(f.done)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		f.err = wait()
+		if prev != nil {
+			// Batches reach PostgreSQL one after the other, in order: b
+			// is prepared while prev is written, and sent once it is.
+			<-prev.done
+			if prev.err != nil {
+				f.err = errStale
+				return
+			}
+		}
+		f.err = s.write(ctx, b)
 		switch {
 		case f.err == nil:
 			s.size.Observe(float64(len(reqs)))
@@ -269,41 +287,24 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome) *fligh
 	return f
 }
 
-// send starts writing b and returns the function that waits for the
-// outcome. A batch encoded in advance goes in one round trip — the
+// write writes b. A batch encoded in advance goes in one round trip — the
 // ledger's lock, the check that the ledger still ends with b's base log,
 // the inserts — in one pipeline that PostgreSQL runs as one implicit
-// transaction: send writes it to a connection of its own and returns. A
-// batch with back-dated moves needs the database between its steps, so it
-// runs in an explicit transaction, in the background.
-func (s *sequencer) send(ctx context.Context, b *batch) (wait func() error) {
-	if b.pipeline == nil {
-		done := make(chan error, 1)
-		go func() {
-			done <- staleOr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-				db := &bucketDB{tx: tx, ledger: s.ledger}
-				p := &pgx.Batch{}
-				db.queueLock(p, s.lockID, b)
-				if err := tx.SendBatch(ctx, p).Close(); err != nil {
-					return err
-				}
-				return b.flush(ctx, db)
-			}))
-		}()
-		return func() error { return <-done }
-	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return func() error { return err }
-	}
+// transaction. A batch with back-dated moves needs the database between
+// its steps, so it runs in an explicit transaction.
+func (s *sequencer) write(ctx context.Context, b *batch) error {
 	p := &pgx.Batch{}
 	(&bucketDB{ledger: s.ledger}).queueLock(p, s.lockID, b)
-	p.QueuedQueries = append(p.QueuedQueries, b.pipeline.QueuedQueries...)
-	results := conn.SendBatch(ctx, p)
-	return func() error {
-		defer conn.Release()
-		return staleOr(results.Close())
+	if b.pipeline == nil {
+		return staleOr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := tx.SendBatch(ctx, p).Close(); err != nil {
+				return err
+			}
+			return b.flush(ctx, &bucketDB{tx: tx, ledger: s.ledger})
+		}))
 	}
+	p.QueuedQueries = append(p.QueuedQueries, b.pipeline.QueuedQueries...)
+	return staleOr(s.pool.SendBatch(ctx, p).Close())
 }
 
 // staleOr turns the base check's failure into errStale.
@@ -360,7 +361,7 @@ func (s *sequencer) rewrite(reqs []*pending) {
 			fail(reqs, err)
 			return
 		}
-		f := s.launch(b, reqs, outcomes)
+		f := s.launch(b, reqs, outcomes, nil)
 		<-f.done
 		switch {
 		case f.err == nil:
