@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,15 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "v0.0.0-dev"
 
+// gcPercent is Kontor's GOGC unless the environment sets one: its live heap
+// is small and its allocation rate high, so it trades some memory for
+// collecting four times less often than Go's default.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
