@@ -50,8 +50,10 @@ type batch struct {
 	// writes everything but them.
 	logsStored bool
 
-	// What flush writes; pipeline holds it encoded (see build).
+	// What flush writes; pipeline holds it encoded (see build), encoded
+	// the JSON of the transactions of its NEW_TRANSACTION logs, by log id.
 	pipeline    *pgx.Batch
+	encoded     map[uint64][]byte
 	logs        []ledger.Log // their payloads share the volume maps of the transactions they carry
 	newTxs      []*ledger.Transaction
 	moves       []move

@@ -231,9 +231,15 @@ func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 	types, data, iks, ikHashes := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
 	mementos, hashes := make([][]byte, n), make([][]byte, n)
 	for i, l := range b.logs {
-		d, err := encodePayload(l.Data)
+		d, tx, err := encodePayload(l.Data)
 		if err != nil {
 			return err
+		}
+		if tx != nil {
+			if b.encoded == nil {
+				b.encoded = map[uint64][]byte{}
+			}
+			b.encoded[l.ID] = tx
 		}
 		memento, err := l.Memento()
 		if err != nil {
@@ -331,12 +337,19 @@ func (b *batch) queueUpdates(p *pgx.Batch, db *bucketDB) {
 	}
 }
 
-// encodePayload renders a log's data. Payloads with a hand-written encoder
-// (transactions) are used as they are: encoding/json would only re-check
-// their output.
-func encodePayload(p ledger.LogPayload) ([]byte, error) {
-	if created, ok := p.(ledger.CreatedTransaction); ok {
-		return created.MarshalJSON()
+// encodePayload renders a log's data and, for a NEW_TRANSACTION log, the
+// JSON of its transaction, which the data embeds and the caller's response
+// reuses. Payloads with a hand-written encoder (transactions) are used as
+// they are: encoding/json would only re-check their output.
+func encodePayload(p ledger.LogPayload) (data, tx []byte, err error) {
+	created, ok := p.(ledger.CreatedTransaction)
+	if !ok {
+		data, err = json.Marshal(p)
+		return data, nil, err
 	}
-	return json.Marshal(p)
+	tx, _ = created.Transaction.MarshalJSON()
+	data = make([]byte, 0, len(tx)+64)
+	data = append(append(append(data, `{"transaction":`...), tx...), `,"accountMetadata":`...)
+	am, _ := created.AccountMetadata.MarshalJSON()
+	return append(append(data, am...), '}'), tx, nil
 }

@@ -278,7 +278,11 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *
 				s.opts.Committed()
 			}
 			for i, p := range reqs {
-				p.reply <- outcomes[i]
+				o := outcomes[i]
+				if tx, ok := b.encoded[o.res.Log.ID]; ok && o.err == nil && !p.req.DryRun {
+					o.res.TransactionJSON = tx
+				}
+				p.reply <- o
 			}
 		case !errors.Is(f.err, errStale):
 			fail(reqs, internal(s.ledger.Name, f.err))

@@ -106,6 +106,9 @@ type Result struct {
 	// idempotency hit, or the would-be log of a dry run (ids included).
 	Log            ledger.Log
 	IdempotencyHit bool
+	// TransactionJSON, when set, is the JSON of the transaction a
+	// NEW_TRANSACTION log created, as the log holds it.
+	TransactionJSON []byte
 }
 
 // Execute runs req on the named ledger.

@@ -130,8 +130,12 @@ func TestReferenceIdempotencyAndDryRun(t *testing.T) {
 	}
 
 	dry, err := s.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{Postings: send("world", "a", 7, "USD")}, DryRun: true})
-	if err != nil || dry.Log.Data.(ledger.CreatedTransaction).Transaction.ID != 3 {
+	if err != nil || dry.Log.Data.(ledger.CreatedTransaction).Transaction.ID != 3 || dry.TransactionJSON != nil {
 		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	// A written transaction comes with its JSON as its log holds it.
+	if want, _ := first.Log.Data.(ledger.CreatedTransaction).Transaction.MarshalJSON(); string(first.TransactionJSON) != string(want) {
+		t.Fatalf("transaction JSON %s, want %s", first.TransactionJSON, want)
 	}
 	if got := balanceOf(t, pool, "a", "USD").Int64(); got != 6 {
 		t.Fatalf("dry run changed balance: %d", got)

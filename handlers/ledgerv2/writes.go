@@ -24,6 +24,7 @@ func (h *Handler) mountWrites(r *mux.Router) {
 	r.HandleFunc("/{ledger}/transactions/{id}/metadata/{key}", h.deleteTransactionMetadata).Methods(http.MethodDelete)
 	r.HandleFunc("/{ledger}/accounts/{address}/metadata", h.saveAccountMetadata).Methods(http.MethodPost)
 	r.HandleFunc("/{ledger}/accounts/{address}/metadata/{key}", h.deleteAccountMetadata).Methods(http.MethodDelete)
+	r.HandleFunc("/{ledger}/_bulk", h.bulk).Methods(http.MethodPost)
 }
 
 func (h *Handler) createLedger(w http.ResponseWriter, r *http.Request) {
@@ -85,58 +86,65 @@ func (h *Handler) createTransaction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	req, mapErr, err := h.transactionCommand(body, queryBool(r, "force"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := h.submit(r, "createTransaction", body, req)
+	answer(w, r, res, mapErr(err), respondTransaction(w, r))
+}
+
+// transactionCommand turns the body of a transaction request into the
+// store's request, for POST /transactions and the bulk's
+// CREATE_TRANSACTION alike; force is the request's ?force flag. mapErr
+// gives the errors of running it the codes of the body's runtime.
+func (h *Handler) transactionCommand(body transactionRequest, force bool) (req eventstore.Request, mapErr func(error) error, err error) {
 	hasScript := body.Script != nil && (body.Script.Plain != "" || body.Script.Template != "")
 	switch {
 	case hasScript && len(body.Postings) > 0:
-		writeError(w, r, domain.Errorf(domain.CodeValidation, "cannot pass postings and script"))
-		return
+		return req, nil, domain.Errorf(domain.CodeValidation, "cannot pass postings and script")
 	case body.Runtime != "" && body.Runtime != runtimeMachine && body.Runtime != runtimeInterpreter:
-		writeError(w, r, domain.Errorf(domain.CodeValidation, "unknown runtime %q: want %q or %q",
-			body.Runtime, runtimeMachine, runtimeInterpreter))
-		return
+		return req, nil, domain.Errorf(domain.CodeValidation, "unknown runtime %q: want %q or %q",
+			body.Runtime, runtimeMachine, runtimeInterpreter)
 	case hasScript:
-		h.runScript(w, r, body)
-		return
+		return h.scriptCommand(body)
 	case len(body.Postings) == 0:
-		writeError(w, r, domain.Errorf(domain.CodeNoPostings, "transaction has no postings"))
-		return
+		return req, nil, domain.Errorf(domain.CodeNoPostings, "transaction has no postings")
 	}
 	cmd := ledger.CreateTransaction{
 		Postings:        body.Postings,
 		Metadata:        body.Metadata,
 		Reference:       body.Reference,
 		AccountMetadata: body.AccountMetadata,
-		Force:           body.Force || queryBool(r, "force"),
+		Force:           body.Force || force,
 	}
 	if body.Timestamp != nil {
 		cmd.Timestamp = *body.Timestamp
 	}
-	h.execute(w, r, "createTransaction", body, eventstore.Request{Command: cmd}, respondTransaction(w, r))
+	return eventstore.Request{Command: cmd}, func(err error) error { return err }, nil
 }
 
-// runScript creates the transaction of a Numscript request. The machine
+// scriptCommand is transactionCommand for a Numscript request. The machine
 // runtime, the reference's default, reports parse and variable errors as
 // COMPILATION_FAILED; the interpreter as INTERPRETER_PARSE and
 // INTERPRETER_RUNTIME.
-func (h *Handler) runScript(w http.ResponseWriter, r *http.Request, body transactionRequest) {
+func (h *Handler) scriptCommand(body transactionRequest) (req eventstore.Request, mapErr func(error) error, err error) {
 	machine := body.Runtime != runtimeInterpreter
 	if body.Script.Template != "" {
-		writeError(w, r, domain.Errorf(domain.CodeValidation,
-			"transaction templates need a ledger schema, which this ledger does not have: send the script in plain"))
-		return
+		return req, nil, domain.Errorf(domain.CodeValidation,
+			"transaction templates need a ledger schema, which this ledger does not have: send the script in plain")
 	}
 	vars, err := scriptVars(body.Script.Vars)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return req, nil, err
 	}
 	prog, err := h.scripts.parse(body.Script.Plain)
 	if err != nil {
 		if machine {
 			err = legacyError(nil, err)
 		}
-		writeError(w, r, err)
-		return
+		return req, nil, err
 	}
 	script := &eventstore.Script{
 		Program:         prog,
@@ -148,16 +156,22 @@ func (h *Handler) runScript(w http.ResponseWriter, r *http.Request, body transac
 	if body.Timestamp != nil {
 		script.Timestamp = *body.Timestamp
 	}
-	res, err := h.submit(r, "createTransaction", body, eventstore.Request{Script: script})
-	if err != nil && machine {
-		err = legacyError(prog, err)
+	mapErr = func(err error) error {
+		if err != nil && machine {
+			return legacyError(prog, err)
+		}
+		return err
 	}
-	answer(w, r, res, err, respondTransaction(w, r))
+	return eventstore.Request{Script: script}, mapErr, nil
 }
 
 // respondTransaction answers with the transaction a log created.
 func respondTransaction(w http.ResponseWriter, r *http.Request) func(eventstore.Result) {
 	return func(res eventstore.Result) {
+		if res.TransactionJSON != nil {
+			write(w, r, http.StatusOK, append(append([]byte(`{"data":`), res.TransactionJSON...), '}'))
+			return
+		}
 		ok(w, r, http.StatusOK, res.Log.Data.(ledger.CreatedTransaction).Transaction)
 	}
 }
@@ -175,11 +189,18 @@ func (h *Handler) revertTransaction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	cmd := ledger.RevertTransaction{ID: id, Force: queryBool(r, "force"),
-		AtEffectiveDate: queryBool(r, "atEffectiveDate"), Metadata: body.Metadata}
-	h.execute(w, r, "revertTransaction", cmd, eventstore.Request{Command: cmd}, func(res eventstore.Result) {
+	operation, request, req := revertCall(ledger.RevertTransaction{ID: id, Force: queryBool(r, "force"),
+		AtEffectiveDate: queryBool(r, "atEffectiveDate"), Metadata: body.Metadata})
+	h.execute(w, r, operation, request, req, func(res eventstore.Result) {
 		ok(w, r, http.StatusCreated, res.Log.Data.(ledger.RevertedTransaction).RevertTransaction)
 	})
+}
+
+// revertCall returns the store request of cmd, with the operation and
+// request that identify it for idempotency, for the single endpoint and
+// the bulk's REVERT_TRANSACTION alike.
+func revertCall(cmd ledger.RevertTransaction) (operation string, request any, req eventstore.Request) {
+	return "revertTransaction", cmd, eventstore.Request{Command: cmd}
 }
 
 func (h *Handler) saveTransactionMetadata(w http.ResponseWriter, r *http.Request) {
@@ -193,8 +214,8 @@ func (h *Handler) saveTransactionMetadata(w http.ResponseWriter, r *http.Request
 		writeError(w, r, err)
 		return
 	}
-	cmd := ledger.SaveMetadata{Target: ledger.TransactionTarget(id), Metadata: md}
-	h.execute(w, r, "saveTransactionMetadata", map[string]any{"id": id, "metadata": md}, eventstore.Request{Command: cmd}, noContent(w))
+	operation, request, req := saveMetadataCall(ledger.TransactionTarget(id), md)
+	h.execute(w, r, operation, request, req, noContent(w))
 }
 
 func (h *Handler) deleteTransactionMetadata(w http.ResponseWriter, r *http.Request) {
@@ -203,26 +224,44 @@ func (h *Handler) deleteTransactionMetadata(w http.ResponseWriter, r *http.Reque
 		writeError(w, r, err)
 		return
 	}
-	key := mux.Vars(r)["key"]
-	cmd := ledger.DeleteMetadata{Target: ledger.TransactionTarget(id), Key: key}
-	h.execute(w, r, "deleteTransactionMetadata", map[string]any{"id": id, "key": key}, eventstore.Request{Command: cmd}, noContent(w))
+	operation, request, req := deleteMetadataCall(ledger.TransactionTarget(id), mux.Vars(r)["key"])
+	h.execute(w, r, operation, request, req, noContent(w))
 }
 
 func (h *Handler) saveAccountMetadata(w http.ResponseWriter, r *http.Request) {
-	address := mux.Vars(r)["address"]
 	var md ledger.Metadata
 	if err := api.DecodeJSON(r, &md, false); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	cmd := ledger.SaveMetadata{Target: ledger.AccountTarget(address), Metadata: md}
-	h.execute(w, r, "saveAccountMetadata", map[string]any{"address": address, "metadata": md}, eventstore.Request{Command: cmd}, noContent(w))
+	operation, request, req := saveMetadataCall(ledger.AccountTarget(mux.Vars(r)["address"]), md)
+	h.execute(w, r, operation, request, req, noContent(w))
 }
 
 func (h *Handler) deleteAccountMetadata(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
-	cmd := ledger.DeleteMetadata{Target: ledger.AccountTarget(vars["address"]), Key: vars["key"]}
-	h.execute(w, r, "deleteAccountMetadata", map[string]any{"address": vars["address"], "key": vars["key"]}, eventstore.Request{Command: cmd}, noContent(w))
+	operation, request, req := deleteMetadataCall(ledger.AccountTarget(vars["address"]), vars["key"])
+	h.execute(w, r, operation, request, req, noContent(w))
+}
+
+// saveMetadataCall returns the store request that adds md to target, with
+// the operation and request that identify it for idempotency, for the
+// single endpoints and the bulk's ADD_METADATA alike.
+func saveMetadataCall(target ledger.MetadataTarget, md ledger.Metadata) (operation string, request any, req eventstore.Request) {
+	req = eventstore.Request{Command: ledger.SaveMetadata{Target: target, Metadata: md}}
+	if target.Type == ledger.TargetTransaction {
+		return "saveTransactionMetadata", map[string]any{"id": target.TransactionID, "metadata": md}, req
+	}
+	return "saveAccountMetadata", map[string]any{"address": target.Address, "metadata": md}, req
+}
+
+// deleteMetadataCall is saveMetadataCall for the deletion of key.
+func deleteMetadataCall(target ledger.MetadataTarget, key string) (operation string, request any, req eventstore.Request) {
+	req = eventstore.Request{Command: ledger.DeleteMetadata{Target: target, Key: key}}
+	if target.Type == ledger.TargetTransaction {
+		return "deleteTransactionMetadata", map[string]any{"id": target.TransactionID, "key": key}, req
+	}
+	return "deleteAccountMetadata", map[string]any{"address": target.Address, "key": key}, req
 }
 
 // execute runs req on the request's ledger (see submit) and answers with
@@ -237,18 +276,31 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request, operation stri
 // dryRun options. request is what identifies the call for idempotency: the
 // same key with another request is refused.
 func (h *Handler) submit(r *http.Request, operation string, request any, req eventstore.Request) (eventstore.Result, error) {
-	ik := r.Header.Get("Idempotency-Key")
-	if err := ledger.ValidateIdempotencyKey(ik); err != nil {
+	req, err := withIdempotencyKey(req, r.Header.Get("Idempotency-Key"), operation, request,
+		queryBool(r, "force"), queryBool(r, "atEffectiveDate"))
+	if err != nil {
 		return eventstore.Result{}, err
 	}
-	req.IdempotencyKey, req.DryRun = ik, queryBool(r, "dryRun")
+	req.DryRun = queryBool(r, "dryRun")
+	return h.store.Execute(r.Context(), mux.Vars(r)["ledger"], req)
+}
+
+// withIdempotencyKey returns req with the idempotency key ik (when not
+// empty) and the hash of what identifies the call: the operation, its
+// request and its force and atEffectiveDate flags. A single request and a
+// bulk element asking the same thing hash alike.
+func withIdempotencyKey(req eventstore.Request, ik, operation string, request any, force, atEffectiveDate bool) (eventstore.Request, error) {
+	if err := ledger.ValidateIdempotencyKey(ik); err != nil {
+		return req, err
+	}
+	req.IdempotencyKey = ik
 	if ik != "" {
 		req.IdempotencyHash = ledger.IdempotencyHash(map[string]any{
 			"operation": operation, "request": request,
-			"force": queryBool(r, "force"), "atEffectiveDate": queryBool(r, "atEffectiveDate"),
+			"force": force, "atEffectiveDate": atEffectiveDate,
 		})
 	}
-	return h.store.Execute(r.Context(), mux.Vars(r)["ledger"], req)
+	return req, nil
 }
 
 // answer writes err, or res with respond, adding Idempotency-Hit on a
