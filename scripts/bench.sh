@@ -4,7 +4,8 @@
 # every ledger feature on, and prints a table. Then, for each bus transport,
 # starts Kontor publishing on it, runs ledgerbench world-to-users at c=32 with
 # cmd/busbench consuming the events, and prints a second table: events per
-# second and lag from commit to consumer. Knobs (environment):
+# second, lag from commit to consumer and from the log's date to consumer,
+# events lost (see cmd/busbench). Knobs (environment):
 #   BENCH_WORKLOADS  (default "world-to-users hot-account users-to-users numscript reads")
 #   BENCH_CONCURRENCY (default "1 32 64"), BENCH_DURATION (default 10s)
 #   BENCH_BUS (default 1; 0 skips the bus table)
@@ -93,7 +94,7 @@ if [ "$BUS" = 0 ]; then exit 0; fi
 # Each transport gets a fresh database, so the relay publishes only the logs
 # of this run. busbench starts first: with kafka it is the broker.
 echo
-printf '%-16s %10s %10s %11s %11s %13s %16s\n' transport "ledger tx/s" "events/s" "lag p50 ms" "lag p99 ms" "date p99 ms" "lost/expected"
+printf '%-16s %11s %9s %11s %11s %12s %12s %14s\n' transport "ledger tx/s" "events/s" "lag p50 ms" "lag p99 ms" "date p50 ms" "date p99 ms" "lost/expected"
 for t in $TRANSPORTS; do
   bus=${t%@*}
   uri=$(fresh_db kontor_bench_bus)
@@ -129,7 +130,7 @@ for t in $TRANSPORTS; do
   python3 - "$t" "$line" "$out/busbench.json" <<'EOF'
 import json, sys
 l, b = json.loads(sys.argv[2]), json.load(open(sys.argv[3]))
-print("%-16s %10.1f %10.1f %11.1f %11.1f %13.1f %16s" % (sys.argv[1], l["tps"], b["events_per_s"], b["lag_p50_ms"],
-      b["lag_p99_ms"], b["date_lag_p99_ms"], "%d/%d" % (b["lost"], b["expected"])))
+print("%-16s %11.1f %9.1f %11.1f %11.1f %12.1f %12.1f %14s" % (sys.argv[1], l["tps"], b["events_per_s"], b["lag_p50_ms"],
+      b["lag_p99_ms"], b["date_lag_p50_ms"], b["date_lag_p99_ms"], "%d/%d" % (b["lost"], b["expected"])))
 EOF
 done

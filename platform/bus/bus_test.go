@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -60,6 +62,63 @@ func TestKafkaPublisherReachesBroker(t *testing.T) {
 	}
 	if len(partitions) != 2 {
 		t.Fatalf("want messages keyed by ledger a and b, got %v", partitions)
+	}
+}
+
+// TestKafkaPublisherBatchKeepsOrder publishes a page of events in one call,
+// as the outbox relay does: every message arrives, in order per key.
+func TestKafkaPublisherBatchKeepsOrder(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	pub, err := NewPublisher(Options{Driver: "kafka", KafkaBrokers: cluster.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	const n = 900
+	keys := []string{"a", "b", "c"}
+	msgs := make([]*message.Message, n)
+	for i := range msgs {
+		key := keys[i%len(keys)]
+		msgs[i] = message.NewMessage(watermill.NewUUID(), []byte(fmt.Sprint(i)))
+		msgs[i].Metadata.Set(PartitionKey, key)
+	}
+	if err := pub.Publish("ledger", msgs...); err != nil {
+		t.Fatal(err)
+	}
+
+	client, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics("ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	last := map[string]int{"a": -1, "b": -1, "c": -1}
+	got := 0
+	for got < n {
+		fetches := client.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("received %d of %d messages", got, n)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			got++
+			i, err := strconv.Atoi(string(r.Value))
+			if err != nil {
+				t.Fatalf("record %q: %v", r.Value, err)
+			}
+			key := string(r.Key)
+			if i <= last[key] || keys[i%len(keys)] != key {
+				t.Fatalf("key %s: message %d after %d", key, i, last[key])
+			}
+			last[key] = i
+		})
+	}
+	if last["a"] != n-3 || last["b"] != n-2 || last["c"] != n-1 {
+		t.Fatalf("last per key %v", last)
 	}
 }
 
