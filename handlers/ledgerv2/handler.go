@@ -13,6 +13,7 @@ import (
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
 	"github.com/kontorhq/kontor/eventstore"
+	"github.com/kontorhq/kontor/exporters"
 	"github.com/kontorhq/kontor/platform/api"
 	"github.com/kontorhq/kontor/projections"
 )
@@ -44,6 +45,8 @@ type Handler struct {
 	reader  *projections.Reader
 	version string
 	scripts *scriptCache
+	// pipelines, when set, serves the exporters and pipelines endpoints.
+	pipelines *exporters.Store
 }
 
 // New returns the v2 handler on the given write and read sides; version is
@@ -54,6 +57,7 @@ func New(store *eventstore.Store, reader *projections.Reader, version string) *H
 
 // Mount adds the v2 routes to r (paths relative to /v2).
 func (h *Handler) Mount(r *mux.Router) {
+	h.mountPipelines(r)
 	h.mountReads(r)
 	h.mountWrites(r)
 }
