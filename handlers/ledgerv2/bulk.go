@@ -83,6 +83,11 @@ type bulkResult struct {
 // 200, or 400 when any element failed. Without continueOnFailure, the
 // elements after a failure are not run. A malformed body runs nothing.
 func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["ledger"]
+	if _, err := h.reader.Ledger(r.Context(), name); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	atomicBulk, parallel, continueOnFailure := queryBool(r, "atomic"), queryBool(r, "parallel"), queryBool(r, "continueOnFailure")
 	if atomicBulk && parallel {
 		writeError(w, r, domain.Errorf(domain.CodeValidation, "a bulk cannot be both atomic and parallel"))
@@ -90,11 +95,6 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 	}
 	elements, err := readBulk(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	name := mux.Vars(r)["ledger"]
-	if _, err := h.reader.Ledger(r.Context(), name); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -249,6 +249,9 @@ func successResult(action string, res eventstore.Result) bulkResult {
 	switch data := res.Log.Data.(type) {
 	case ledger.CreatedTransaction:
 		out.Data = data.Transaction
+		if res.TransactionJSON != nil {
+			out.Data = json.RawMessage(res.TransactionJSON)
+		}
 	case ledger.RevertedTransaction:
 		out.Data = data.RevertTransaction
 	}

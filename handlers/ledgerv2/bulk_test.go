@@ -293,6 +293,20 @@ func TestBulkFailureModes(t *testing.T) {
 	if s := ledgerState(t, base, "a", "b", "c"); s != "transactions=7 a=0 b=19 c=0" {
 		t.Fatalf("after the atomic bulk: %s", s)
 	}
+
+	// Idempotency keys in an atomic bulk: a replay returns the same logs,
+	// and writes nothing.
+	keyed := `[{"action":"CREATE_TRANSACTION","ik":"at-1","data":{"postings":[{"source":"world","destination":"d","amount":7,"asset":"USD"}]}},
+		{"action":"ADD_METADATA","ik":"at-2","data":{"targetType":"ACCOUNT","targetId":"d","metadata":{"k":"v"}}}]`
+	for i := range 2 {
+		code, results, raw = bulk(t, base, "?atomic=true", "application/json", keyed)
+		if code != 200 || results[0].Data.ID != 8 || results[0].LogID != 8 || results[1].ResponseType != "ADD_METADATA" || results[1].LogID != 9 {
+			t.Fatalf("keyed atomic bulk, attempt %d: %d %s", i+1, code, raw)
+		}
+	}
+	if s := ledgerState(t, base, "d"); s != "transactions=8 d=7" {
+		t.Fatalf("after the keyed atomic bulks: %s", s)
+	}
 }
 
 func TestBulkParallel(t *testing.T) {
