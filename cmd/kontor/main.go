@@ -40,7 +40,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newNumscriptCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newWorkerCmd(), newMigrateCmd(), newNumscriptCmd(), newVersionCmd())
 	root.AddCommand(newLedgerCmd())
 	return root
 }

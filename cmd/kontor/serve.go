@@ -7,19 +7,16 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/kontorhq/kontor/eventstore"
-	"github.com/kontorhq/kontor/eventstore/outbox"
+	"github.com/kontorhq/kontor/exporters"
 	"github.com/kontorhq/kontor/handlers/gateway"
 	"github.com/kontorhq/kontor/handlers/ledgerv2"
-	"github.com/kontorhq/kontor/platform/bus"
 	"github.com/kontorhq/kontor/platform/config"
 	"github.com/kontorhq/kontor/platform/logging"
-	"github.com/kontorhq/kontor/platform/postgres"
 	"github.com/kontorhq/kontor/platform/server"
 	"github.com/kontorhq/kontor/projections"
 )
@@ -55,43 +52,26 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writ
 		return fmt.Errorf("--auth-enabled: the auth module is not implemented yet; run without it")
 	}
 
-	pool, err := postgres.Open(ctx, cfg.PostgresURI)
+	pool, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if cfg.AutoMigrate {
-		applied, err := postgres.Migrate(ctx, pool)
-		if err != nil {
-			return err
-		}
-		slog.Info("database migrated", "applied", len(applied))
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	publisher, err := bus.NewPublisher(cfg.BusOptions(db))
-	if err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var committed func()
-	if publisher != nil {
-		defer publisher.Close()
-		relay, err := outbox.New(pool, outbox.Options{Publisher: publisher, Topics: cfg.Topics, Registerer: reg})
+	if cfg.Worker.Enabled {
+		w, err := startWorkers(ctx, cfg, pool, reg)
 		if err != nil {
 			return err
 		}
-		relayCtx, stopRelay := context.WithCancel(ctx)
-		relayDone := make(chan struct{})
-		go func() { defer close(relayDone); _ = relay.Run(relayCtx) }()
-		defer func() { stopRelay(); <-relayDone }()
-		committed = relay.Notify
-		slog.Info("publishing ledger events", "bus", cfg.Bus)
+		defer w.stop()
+		committed = w.Notify
 	}
 	store := eventstore.New(pool, eventstore.Options{Registerer: reg, Committed: committed})
 	defer store.Close()
-	ledgerModule := ledgerv2.NewModule(ledgerv2.New(store, projections.NewReader(pool), version), version, pool.Ping)
+	v2 := ledgerv2.New(store, projections.NewReader(pool), version).WithPipelines(exporters.NewStore(pool))
+	ledgerModule := ledgerv2.NewModule(v2, version, pool.Ping)
 	handler := gateway.New(gateway.Options{
 		Region:       cfg.Region,
 		Env:          cfg.Env,

@@ -35,6 +35,8 @@ type Config struct {
 	// --publisher-topic-mapping.
 	Topics       outbox.TopicMapping
 	topicMapping []string
+	// Worker is the settings of the background workers.
+	Worker Worker
 }
 
 // DefaultPostgresURI is the local PostgreSQL of a developer machine.
@@ -67,6 +69,7 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to drain in-flight requests on shutdown")
 	fs.StringVar(&c.Region, "region", "local", "region reported by GET /versions")
 	fs.StringVar(&c.Env, "env", "local", "environment reported by GET /versions")
+	registerWorker(fs, &c.Worker)
 	fs.VisitAll(func(f *pflag.Flag) {
 		f.Usage += fmt.Sprintf(" (env %s)", EnvName(f.Name))
 	})
@@ -144,7 +147,7 @@ func (c *Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout must be positive")
 	}
-	return nil
+	return c.Worker.validate()
 }
 
 // BusOptions are the options of the bus publisher and subscribers, on db
