@@ -210,11 +210,13 @@ func scanPipeline(row pgx.Row) (Pipeline, error) {
 }
 
 // CreatePipeline creates the enabled pipeline of ledgerName to exporter
-// exporterID: NOT_FOUND when the exporter does not exist, CONFLICT when the
-// ledger already has a pipeline to it. The ledger is not checked.
+// exporterID. Like the reference, it is a VALIDATION error when the
+// exporter does not exist or the ledger already has a pipeline to it. The
+// ledger is not checked.
 func (s *Store) CreatePipeline(ctx context.Context, ledgerName, exporterID string) (Pipeline, error) {
+	missing := domain.Errorf(domain.CodeValidation, "exporter %s not found", exporterID)
 	if !uuidText.MatchString(exporterID) {
-		return Pipeline{}, exporterNotFound(exporterID)
+		return Pipeline{}, missing
 	}
 	var p Pipeline
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -229,9 +231,9 @@ func (s *Store) CreatePipeline(ctx context.Context, ledgerName, exporterID strin
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "23503": // foreign_key_violation
-		return Pipeline{}, exporterNotFound(exporterID)
+		return Pipeline{}, missing
 	case errors.As(err, &pgErr) && pgErr.Code == "23505": // unique_violation
-		return Pipeline{}, domain.Errorf(domain.CodeConflict, "ledger %s already has a pipeline to exporter %s", ledgerName, exporterID)
+		return Pipeline{}, domain.Errorf(domain.CodeValidation, "ledger %s already has a pipeline to exporter %s", ledgerName, exporterID)
 	case err != nil:
 		return Pipeline{}, fmt.Errorf("create pipeline: %w", err)
 	}
@@ -272,15 +274,41 @@ func (s *Store) DeletePipeline(ctx context.Context, ledgerName, id string) error
 }
 
 // StartPipeline enables pipeline id of ledgerName: it resumes after its
-// checkpoint. Starting a started pipeline changes nothing.
+// checkpoint. A started pipeline is a VALIDATION error, as in the
+// reference.
 func (s *Store) StartPipeline(ctx context.Context, ledgerName, id string) error {
-	return s.pipelineChange(ctx, ledgerName, id, `UPDATE _system.pipelines SET enabled = true WHERE id = $1 AND ledger = $2`)
+	return s.setEnabled(ctx, ledgerName, id, true)
 }
 
 // StopPipeline disables pipeline id of ledgerName, keeping its checkpoint.
-// Stopping a stopped pipeline changes nothing.
+// A stopped pipeline is a VALIDATION error.
 func (s *Store) StopPipeline(ctx context.Context, ledgerName, id string) error {
-	return s.pipelineChange(ctx, ledgerName, id, `UPDATE _system.pipelines SET enabled = false WHERE id = $1 AND ledger = $2`)
+	return s.setEnabled(ctx, ledgerName, id, false)
+}
+
+func (s *Store) setEnabled(ctx context.Context, ledgerName, id string, enabled bool) error {
+	if !uuidText.MatchString(id) {
+		return pipelineNotFound(id)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var was bool
+		err := tx.QueryRow(ctx, `SELECT enabled FROM _system.pipelines WHERE id = $1 AND ledger = $2 FOR UPDATE`,
+			id, ledgerName).Scan(&was)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return pipelineNotFound(id)
+		case err != nil:
+			return err
+		case was == enabled && enabled:
+			return domain.Errorf(domain.CodeValidation, "pipeline %s is already started", id)
+		case was == enabled:
+			return domain.Errorf(domain.CodeValidation, "pipeline %s is already stopped", id)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE _system.pipelines SET enabled = $2 WHERE id = $1`, id, enabled); err != nil {
+			return err
+		}
+		return notify(ctx, tx, id)
+	})
 }
 
 // ResetPipeline clears the checkpoint and the error of pipeline id of

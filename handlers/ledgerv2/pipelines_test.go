@@ -201,6 +201,10 @@ func TestPipelinesThroughSDK(t *testing.T) {
 	if got := received(); len(got) != 4 {
 		t.Fatalf("a stopped pipeline exported %v", got)
 	}
+	_, err = v2.StopPipeline(ctx, operations.V2StopPipelineRequest{Ledger: "main", PipelineID: pipeline.ID})
+	if sdkCode(err) != shared.V2ErrorsEnumValidation || !strings.Contains(err.Error(), "is already stopped") {
+		t.Fatalf("stop a stopped pipeline: %v", err)
+	}
 	started, err := v2.StartPipeline(ctx, operations.V2StartPipelineRequest{Ledger: "main", PipelineID: pipeline.ID})
 	must(err)
 	if started.StatusCode != http.StatusAccepted {
@@ -225,8 +229,12 @@ func TestPipelinesThroughSDK(t *testing.T) {
 	// What cannot be done.
 	_, err = v2.CreatePipeline(ctx, operations.V2CreatePipelineRequest{Ledger: "main",
 		V2CreatePipelineRequest: &shared.V2CreatePipelineRequest{ExporterID: exp.ID}})
-	if sdkCode(err) != shared.V2ErrorsEnumConflict {
+	if sdkCode(err) != shared.V2ErrorsEnumValidation || !strings.Contains(err.Error(), "already has a pipeline to exporter") {
 		t.Fatalf("second pipeline to the same exporter: %v", err)
+	}
+	_, err = v2.StartPipeline(ctx, operations.V2StartPipelineRequest{Ledger: "main", PipelineID: pipeline.ID})
+	if sdkCode(err) != shared.V2ErrorsEnumValidation || !strings.Contains(err.Error(), "is already started") {
+		t.Fatalf("start a started pipeline: %v", err)
 	}
 	_, err = v2.DeleteExporter(ctx, operations.V2DeleteExporterRequest{ExporterID: exp.ID})
 	if sdkCode(err) != shared.V2ErrorsEnumValidation || !strings.Contains(err.Error(), "used by 1 pipeline") {
@@ -306,7 +314,8 @@ func TestPipelinesShapesAndErrors(t *testing.T) {
 		{"POST", "/nowhere/pipelines", `{"exporterID":"` + unknown + `"}`, 404, "LEDGER_NOT_FOUND", "not found"},
 		{"POST", "/main/pipelines", `{}`, 400, "VALIDATION", "exporterID is required"},
 		{"POST", "/main/pipelines", ``, 400, "VALIDATION", "exporterID is required"},
-		{"POST", "/main/pipelines", `{"exporterID":"` + unknown + `"}`, 404, "NOT_FOUND", "exporter " + unknown + " not found"},
+		{"POST", "/main/pipelines", `{"exporterID":"` + unknown + `"}`, 400, "VALIDATION", "exporter " + unknown + " not found"},
+		{"POST", "/main/pipelines", `{"exporterID":"nope"}`, 400, "VALIDATION", "exporter nope not found"},
 		{"GET", "/main/pipelines/" + unknown, ``, 404, "NOT_FOUND", "pipeline " + unknown + " not found"},
 		{"POST", "/main/pipelines/" + unknown + "/start", ``, 404, "NOT_FOUND", "not found"},
 		{"POST", "/main/pipelines/" + unknown + "/stop", ``, 404, "NOT_FOUND", "not found"},
