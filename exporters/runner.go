@@ -301,9 +301,12 @@ func (r *Runner) stopAll() {
 func (r *Runner) listen(ctx context.Context) {
 	var delay backoff
 	for {
-		err := r.listenOnce(ctx)
+		listened, err := r.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if listened {
+			delay = backoff{}
 		}
 		wait := delay.next(r.opts.RetryPeriod)
 		r.log.Warn("pipelines: change notifications lost; reconnecting", "error", err, "in", wait)
@@ -313,10 +316,12 @@ func (r *Runner) listen(ctx context.Context) {
 	}
 }
 
-func (r *Runner) listenOnce(ctx context.Context) error {
+// listenOnce listens on one connection until it fails; listened says
+// whether it got that far.
+func (r *Runner) listenOnce(ctx context.Context) (listened bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -324,12 +329,12 @@ func (r *Runner) listenOnce(ctx context.Context) error {
 		_ = conn.Close(cctx)
 	}()
 	if _, err := conn.Exec(ctx, `LISTEN `+changesChannel); err != nil {
-		return err
+		return false, err
 	}
 	r.poke() // for the changes made while not listening
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		r.poke()
 	}
@@ -417,7 +422,7 @@ func (run *pipelineRun) pass(ctx context.Context, clearError bool) (int, bool, e
 	}
 	logs, err := run.logs.LogsAfter(ctx, p.ledger, run.cursor, run.limit)
 	if err != nil {
-		return 0, true, fmt.Errorf("read logs: %w", err)
+		return 0, true, fmt.Errorf("read the logs of ledger %s: %w", p.ledger, err)
 	}
 	if len(logs) == 0 {
 		if clearError {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,7 @@ var testRunnerOptions = RunnerOptions{
 	PullInterval: time.Minute,
 	RetryPeriod:  20 * time.Millisecond,
 	SyncInterval: 200 * time.Millisecond,
+	Logger:       slog.New(slog.DiscardHandler),
 }
 
 // pipelineEnv is a migrated database with the ledger "main", its event
@@ -378,5 +380,52 @@ func TestUpdatedExporterRestartsItsPipelinesFromTheCheckpoint(t *testing.T) {
 	waitIDs(t, "updated exporter", second.ids, seq(4, 5))
 	if got := first.ids(); len(got) != 3 {
 		t.Fatalf("the old destination got %v", got)
+	}
+}
+
+func TestPipelineOfAMissingLedgerRecordsWhyAndRecovers(t *testing.T) {
+	t.Parallel()
+	e := newPipelineEnv(t)
+	ctx := context.Background()
+	rc := newReceiver(t)
+	e.start(testRunnerOptions)
+	exp, err := e.store.CreateExporter(ctx, Config{Driver: DriverHTTP, Config: json.RawMessage(rc.config(10))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.store.CreatePipeline(ctx, "later", exp.ID) // the store does not check ledgers; the API does
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() Pipeline {
+		got, err := e.store.Pipeline(ctx, "later", p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for read().Error == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no error recorded: %+v", read())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := read(); got.Error != "read the logs of ledger later: LEDGER_NOT_FOUND: not found" {
+		t.Fatalf("error %q", got.Error)
+	}
+
+	if _, err := e.events.CreateLedger(ctx, "later", ledger.LedgerConfiguration{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for read().Error != "" { // cleared by the first retry that reads, with nothing to push
+		if time.Now().After(deadline) {
+			t.Fatalf("error not cleared: %+v", read())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := read(); got.LastLogID != nil || len(rc.ids()) != 0 {
+		t.Fatalf("nothing to export yet: %+v, %v", got, rc.ids())
 	}
 }
