@@ -9,9 +9,10 @@
 #   BENCH_WORKLOADS  (default "world-to-users hot-account users-to-users numscript reads")
 #   BENCH_CONCURRENCY (default "1 32 64"), BENCH_DURATION (default 10s)
 #   BENCH_BUS (default 1; 0 skips the bus table)
-#   BENCH_BUS_TRANSPORTS (default "postgres postgres@100ms kafka": a transport,
-#     optionally @ the postgres consumer's poll interval; kafka runs an
-#     in-process kfake broker inside busbench)
+#   BENCH_BUS_TRANSPORTS (default "none postgres postgres@100ms kafka": a
+#     transport, optionally @ the postgres consumer's poll interval; none is
+#     the baseline without events; kafka runs an in-process kfake broker
+#     inside busbench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,7 @@ CONCURRENCY=${BENCH_CONCURRENCY:-"1 32 64"}
 DURATION=${BENCH_DURATION:-10s}
 PORT=${BENCH_PORT:-18180}
 BUS=${BENCH_BUS:-1}
-TRANSPORTS=${BENCH_BUS_TRANSPORTS:-"postgres postgres@100ms kafka"}
+TRANSPORTS=${BENCH_BUS_TRANSPORTS:-"none postgres postgres@100ms kafka"}
 KAFKA_PORT=$((PORT + 1))
 ADMIN="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 out=$(mktemp -d)
@@ -98,6 +99,18 @@ printf '%-16s %11s %9s %11s %11s %12s %12s %14s\n' transport "ledger tx/s" "even
 for t in $TRANSPORTS; do
   bus=${t%@*}
   uri=$(fresh_db kontor_bench_bus)
+  if [ "$bus" = none ]; then
+    # The baseline: the same load with nothing published.
+    start_kontor "$uri" --bus none
+    line=$(run_ledgerbench -ledger bus -workload world-to-users -c 32)
+    stop_kontor
+    if [ -z "$line" ]; then
+      printf '%-16s  failed: %s\n' "$t" "$(tail -n 2 "$out/run.txt" | tr '\n' ' ')"
+    else
+      echo "$line" | python3 -c 'import json, sys; print("%-16s %11.1f %9s" % ("none", json.load(sys.stdin)["tps"], "-"))'
+    fi
+    continue
+  fi
   bench_args=(-bus "$bus" -ledger bus -postgres-uri "$uri")
   kontor_args=(--bus "$bus")
   if [ "$bus" = kafka ]; then
