@@ -4,28 +4,38 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/eventstore/outbox"
 	"github.com/kontorhq/kontor/exporters"
+	"github.com/kontorhq/kontor/platform/api"
 	"github.com/kontorhq/kontor/platform/bus"
 	"github.com/kontorhq/kontor/platform/config"
 	"github.com/kontorhq/kontor/platform/logging"
 	"github.com/kontorhq/kontor/platform/postgres"
+	"github.com/kontorhq/kontor/platform/server"
 	"github.com/kontorhq/kontor/projections"
 )
 
 // httpFlags are the settings of `kontor serve` that `kontor worker` has no
-// use for: hidden from its help.
-var httpFlags = []string{"bind", "auth-enabled", "max-body-bytes", "region", "env", "worker"}
+// use for: hidden from its help. (--bind stays: the worker serves its
+// metrics and health there.)
+var httpFlags = []string{"auth-enabled", "max-body-bytes", "region", "env", "worker"}
 
 func newWorkerCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -35,7 +45,8 @@ func newWorkerCmd() *cobra.Command {
 ledger's events (unless --bus none) and the pipelines runner that pushes
 ledger logs to exporters. Run it next to API servers started with
 --worker=false, or next to default ones: workers of several processes share
-the work safely. It stops gracefully on SIGINT or SIGTERM.`,
+the work safely. It serves GET /metrics and GET /_healthcheck on --bind, and
+stops gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 	}
 	cfg := config.Register(cmd.Flags())
@@ -46,29 +57,59 @@ the work safely. It stops gracefully on SIGINT or SIGTERM.`,
 		if err := config.Load(cmd.Flags(), cfg, nil); err != nil {
 			return err
 		}
-		return work(cmd.Context(), cfg, cmd.ErrOrStderr())
+		ln, err := net.Listen("tcp", cfg.Bind)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Bind, err)
+		}
+		return work(cmd.Context(), cfg, ln, cmd.ErrOrStderr())
 	}
 	return cmd
 }
 
 // work runs the background workers until ctx is done, then stops them and
-// returns nil.
-func work(ctx context.Context, cfg *config.Config, out io.Writer) error {
+// returns nil. It serves their metrics and health on ln, when set, which
+// it owns.
+func work(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writer) error {
 	slog.SetDefault(logging.New(out, cfg.LogLevel))
+	if ln != nil {
+		defer ln.Close()
+	}
 	pool, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	w, err := startWorkers(ctx, cfg, pool, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w, err := startWorkers(ctx, cfg, pool, reg)
 	if err != nil {
 		return err
 	}
+	defer w.stop()
 	slog.Info("kontor worker is running", "version", version, "bus", cfg.Bus)
-	<-ctx.Done()
+	if ln == nil {
+		<-ctx.Done()
+	} else if err := server.Serve(ctx, ln, workerHandler(reg, pool), cfg.ShutdownTimeout); err != nil {
+		return err
+	}
 	slog.Info("kontor worker is stopping")
-	w.stop()
 	return nil
+}
+
+// workerHandler serves a worker's metrics and health.
+func workerHandler(reg *prometheus.Registry, pool *pgxpool.Pool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /_healthcheck", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			api.WriteError(w, r, &domain.Error{Code: domain.CodeUnavailable, Message: "the database does not answer: " + err.Error()})
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, map[string]any{})
+	})
+	return mux
 }
 
 // openDatabase connects to PostgreSQL and migrates it when cfg says so.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,14 +208,31 @@ func TestWorkerCommandRunsTheWorkersOfAServerWithout(t *testing.T) {
 	}
 
 	// The worker pulls the logs another process wrote.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop := background(t, func(ctx context.Context) error {
-		return work(ctx, workerTestConfig(uri, testWorker(false, 20*time.Millisecond)), io.Discard)
+		return work(ctx, workerTestConfig(uri, testWorker(false, 20*time.Millisecond)), ln, io.Discard)
 	})
 	waitUntil(t, "logs exported by the worker", func() bool { return slices.Equal(sink.received(), seqIDs(3)) })
 	waitUntil(t, "events published by the worker", func() bool { return watermark() == 3 })
 	write(2)
 	waitUntil(t, "new logs exported by the worker", func() bool { return slices.Equal(sink.received(), seqIDs(5)) })
 	waitUntil(t, "new events published by the worker", func() bool { return watermark() == 5 })
+
+	// Its metrics and health are served on --bind.
+	for path, want := range map[string]string{"/metrics": "kontor_pipeline_exported_logs_total", "/_healthcheck": "{}"} {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Fatalf("worker %s: %d %s", path, resp.StatusCode, body)
+		}
+	}
 	stop() // graceful: returns nil at once
 }
 
@@ -225,7 +243,7 @@ func TestWorkerCommandHidesTheHTTPSettings(t *testing.T) {
 			t.Errorf("flag --%s: %+v", name, f)
 		}
 	}
-	for _, name := range []string{"postgres-uri", "bus", "kafka-brokers", "publisher-topic-mapping", "worker-pipelines-pull-interval"} {
+	for _, name := range []string{"postgres-uri", "bind", "bus", "kafka-brokers", "publisher-topic-mapping", "worker-pipelines-pull-interval"} {
 		if f := cmd.Flags().Lookup(name); f == nil || f.Hidden {
 			t.Errorf("flag --%s: %+v", name, f)
 		}
