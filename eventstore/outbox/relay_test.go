@@ -385,3 +385,50 @@ func TestKafkaRelayKeepsPerLedgerOrder(t *testing.T) {
 		t.Fatalf("%d events, want %d", c.count(), 2*n)
 	}
 }
+
+// recorder keeps the topic of every message published.
+type recorder struct {
+	mu     sync.Mutex
+	topics map[string][]string // topic → event idempotency keys
+}
+
+func (r *recorder) Publish(topic string, msgs ...*message.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range msgs {
+		env, err := bus.Decode(m)
+		if err != nil {
+			return err
+		}
+		r.topics[topic] = append(r.topics[topic], env.Type+" "+env.IdempotencyKey)
+	}
+	return nil
+}
+
+func (r *recorder) Close() error { return nil }
+
+func TestTopicMappingRoutesEvents(t *testing.T) {
+	f := newFixture(t, "main")
+	transfer(t, f, "main", 1)
+	f.exec(t, "main", ledger.SaveMetadata{Target: ledger.AccountTarget("users:1"), Metadata: ledger.Metadata{"k": "v"}})
+	f.exec(t, "main", ledger.RevertTransaction{ID: 1, Force: true})
+	topics, err := ParseTopicMapping([]string{"COMMITTED_TRANSACTIONS:txs", "*:rest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{topics: map[string][]string{}}
+	r, err := New(f.pool, Options{Publisher: rec, Topics: topics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Publish(context.Background()); err != nil || n != 3 {
+		t.Fatalf("published %d, %v", n, err)
+	}
+	want := map[string][]string{
+		"txs":  {EventCommittedTransactions + " main-1"},
+		"rest": {EventSavedMetadata + " main-2", EventRevertedTransaction + " main-3"},
+	}
+	if fmt.Sprint(rec.topics) != fmt.Sprint(want) {
+		t.Fatalf("topics %v, want %v", rec.topics, want)
+	}
+}
