@@ -57,9 +57,15 @@ func New(store *eventstore.Store, reader *projections.Reader, version string) *H
 
 // Mount adds the v2 routes to r (paths relative to /v2).
 func (h *Handler) Mount(r *mux.Router) {
-	h.mountPipelines(r)
+	h.mountWrites(r) // first: creating transactions is the hot path
 	h.mountReads(r)
-	h.mountWrites(r)
+	h.mountPipelines(r)
+	for _, path := range []string{"/{ledger}/schemas", "/{ledger}/schemas/{version}", "/{ledger}/queries/{id}/run"} {
+		r.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, domain.Errorf(domain.CodeNotImplemented,
+				"%s %s: schemas and query templates are not implemented by this Kontor version", r.Method, r.URL.Path))
+		})
+	}
 }
 
 // writeError writes err with the ledger's status table.

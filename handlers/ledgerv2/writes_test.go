@@ -199,3 +199,17 @@ func TestWriteErrors(t *testing.T) {
 		t.Fatalf("big amount as string (the dry run must not have used id 1): %d %s", code, body)
 	}
 }
+
+func TestSchemasAreNotImplemented(t *testing.T) {
+	base := newKontor(t) + "/api/ledger/v2"
+	for _, c := range []struct{ method, path string }{
+		{http.MethodPost, "/main/schemas/v1"},
+		{http.MethodGet, "/main/schemas"},
+		{http.MethodPost, "/main/queries/q/run"},
+	} {
+		status, _, body := call(t, c.method, base+c.path, "{}")
+		if status != http.StatusNotImplemented || errorCode(t, body) != "NOT_IMPLEMENTED" {
+			t.Errorf("%s %s: %d %s", c.method, c.path, status, body)
+		}
+	}
+}
