@@ -53,6 +53,7 @@ type batch struct {
 	// What flush writes; pipeline holds it encoded (see build), encoded
 	// the JSON of the transactions of its NEW_TRANSACTION logs, by log id.
 	pipeline    *pgx.Batch
+	wire        []wireQuery // the pipeline, with the lock and base check, encoded
 	encoded     map[uint64][]byte
 	logs        []ledger.Log // their payloads share the volume maps of the transactions they carry
 	newTxs      []*ledger.Transaction

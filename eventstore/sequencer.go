@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -33,6 +34,11 @@ type sequencer struct {
 	queue chan *pending
 	stop  chan struct{}
 	cache *cache
+
+	// types and descriptions encode batches ahead of their write (see
+	// encode); only the sequencer's goroutine uses them.
+	types        *pgtype.Map
+	descriptions map[string]*pgconn.StatementDescription
 }
 
 type pending struct {
@@ -70,6 +76,9 @@ func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics)
 		queue:   make(chan *pending, opts.QueueSize),
 		stop:    make(chan struct{}),
 		cache:   newCache(),
+
+		types:        pgtype.NewMap(),
+		descriptions: map[string]*pgconn.StatementDescription{},
 	}
 }
 
@@ -245,6 +254,15 @@ func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, 
 	if err := b.build(db); err != nil {
 		return nil, nil, internal(s.ledger.Name, err)
 	}
+	if b.pipeline != nil {
+		p := &pgx.Batch{}
+		db.queueLock(p, s.lockID, b)
+		p.QueuedQueries = append(p.QueuedQueries, b.pipeline.QueuedQueries...)
+		var err error
+		if b.wire, err = s.encode(ctx, p.QueuedQueries); err != nil {
+			return nil, nil, internal(s.ledger.Name, err)
+		}
+	}
 	return b, outcomes, nil
 }
 
@@ -297,9 +315,9 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *
 // transaction. A batch with back-dated moves needs the database between
 // its steps, so it runs in an explicit transaction.
 func (s *sequencer) write(ctx context.Context, b *batch) error {
-	p := &pgx.Batch{}
-	(&bucketDB{ledger: s.ledger}).queueLock(p, s.lockID, b)
 	if b.pipeline == nil {
+		p := &pgx.Batch{}
+		(&bucketDB{ledger: s.ledger}).queueLock(p, s.lockID, b)
 		return staleOr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if err := tx.SendBatch(ctx, p).Close(); err != nil {
 				return err
@@ -307,8 +325,7 @@ func (s *sequencer) write(ctx context.Context, b *batch) error {
 			return b.flush(ctx, &bucketDB{tx: tx, ledger: s.ledger})
 		}))
 	}
-	p.QueuedQueries = append(p.QueuedQueries, b.pipeline.QueuedQueries...)
-	return staleOr(s.pool.SendBatch(ctx, p).Close())
+	return staleOr(s.send(ctx, b.wire))
 }
 
 // staleOr turns the base check's failure into errStale.
