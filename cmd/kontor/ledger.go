@@ -120,18 +120,10 @@ checked; on any error nothing of the import remains. Progress goes to stderr.`,
 			defer f.Close()
 			in = f
 		}
-		pool, err := open(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		store := eventstore.New(pool, eventstore.Options{})
-		defer store.Close()
-		n, err := store.Import(cmd.Context(), name, bufio.NewReaderSize(in, 256<<10), func(done int) {
-			if done%exportProgressEvery == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "imported %d logs into ledger %s…\n", done, name)
-			}
-		})
+		n, err := replay(cmd, open, "imported %d logs into ledger "+name+"…",
+			func(store *eventstore.Store, progress func(int)) (int, error) {
+				return store.Import(cmd.Context(), name, bufio.NewReaderSize(in, 256<<10), progress)
+			})
 		if err != nil {
 			return fmt.Errorf("import into ledger %s: %w", name, err)
 		}
@@ -156,18 +148,10 @@ and on any error nothing changes. Progress goes to stderr.`,
 	open := postgresFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		name, start := args[0], time.Now()
-		pool, err := open(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		store := eventstore.New(pool, eventstore.Options{})
-		defer store.Close()
-		n, err := store.Rebuild(cmd.Context(), name, func(done int) {
-			if done%exportProgressEvery == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "replayed %d logs of ledger %s…\n", done, name)
-			}
-		})
+		n, err := replay(cmd, open, "replayed %d logs of ledger "+name+"…",
+			func(store *eventstore.Store, progress func(int)) (int, error) {
+				return store.Rebuild(cmd.Context(), name, progress)
+			})
 		if err != nil {
 			return fmt.Errorf("rebuild ledger %s: %w", name, err)
 		}
@@ -176,6 +160,25 @@ and on any error nothing changes. Progress goes to stderr.`,
 		return nil
 	}
 	return cmd
+}
+
+// replay runs an import or a rebuild on a store over the command's
+// database, printing progress (a format with one %d, the logs replayed so
+// far) to stderr every exportProgressEvery logs.
+func replay(cmd *cobra.Command, open func(context.Context) (*pgxpool.Pool, error), progress string,
+	run func(store *eventstore.Store, progress func(int)) (int, error)) (int, error) {
+	pool, err := open(cmd.Context())
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Close()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	return run(store, func(done int) {
+		if done%exportProgressEvery == 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), progress+"\n", done)
+		}
+	})
 }
 
 func newLedgerVerifyCmd() *cobra.Command {

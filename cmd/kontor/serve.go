@@ -31,7 +31,14 @@ variable; a flag given on the command line wins.`,
 		Args: cobra.NoArgs,
 	}
 	cfg := config.Register(cmd.Flags())
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+	cmd.RunE = listenAndRun(cfg, serve)
+	return cmd
+}
+
+// listenAndRun is the RunE of a command that loads cfg, listens on --bind
+// and runs until its context is done.
+func listenAndRun(cfg *config.Config, run func(context.Context, *config.Config, net.Listener, io.Writer) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
 		if err := config.Load(cmd.Flags(), cfg, nil); err != nil {
 			return err
 		}
@@ -39,9 +46,16 @@ variable; a flag given on the command line wins.`,
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.Bind, err)
 		}
-		return serve(cmd.Context(), cfg, ln, cmd.ErrOrStderr())
+		return run(cmd.Context(), cfg, ln, cmd.ErrOrStderr())
 	}
-	return cmd
+}
+
+// newRegistry returns the Prometheus registry of a process, with the Go
+// runtime and process metrics.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 // serve runs Kontor on ln until ctx is done. It owns ln.
@@ -57,8 +71,7 @@ func serve(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Writ
 		return err
 	}
 	defer pool.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	var committed func()
 	if cfg.Worker.Enabled {
 		w, err := startWorkers(ctx, cfg, pool, reg)

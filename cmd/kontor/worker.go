@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
@@ -53,16 +51,7 @@ stops gracefully on SIGINT or SIGTERM.`,
 	for _, name := range httpFlags {
 		_ = cmd.Flags().MarkHidden(name)
 	}
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := config.Load(cmd.Flags(), cfg, nil); err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", cfg.Bind)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Bind, err)
-		}
-		return work(cmd.Context(), cfg, ln, cmd.ErrOrStderr())
-	}
+	cmd.RunE = listenAndRun(cfg, work)
 	return cmd
 }
 
@@ -79,8 +68,7 @@ func work(ctx context.Context, cfg *config.Config, ln net.Listener, out io.Write
 		return err
 	}
 	defer pool.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	w, err := startWorkers(ctx, cfg, pool, reg)
 	if err != nil {
 		return err
