@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,10 +30,16 @@ type bucketDB struct {
 	ledger ledger.Ledger
 }
 
-// q expands the table names of sql ("{logs}") in the ledger's bucket.
+// q expands the table names of sql ("{logs}") in the ledger's bucket. The
+// write path expands the same statements for every batch, so each
+// expansion is kept.
 func (db *bucketDB) q(sql string) string {
+	key := [2]string{db.ledger.Bucket, sql}
+	if out, ok := expanded.Load(key); ok {
+		return out.(string)
+	}
 	schema := pgx.Identifier{db.ledger.Bucket}.Sanitize()
-	return strings.NewReplacer(
+	out := strings.NewReplacer(
 		"{logs}", schema+".logs",
 		"{transactions}", schema+".transactions",
 		"{transactions_metadata}", schema+".transactions_metadata",
@@ -42,7 +49,13 @@ func (db *bucketDB) q(sql string) string {
 		"{moves}", schema+".moves",
 		"{expect_last_log}", schema+".expect_last_log",
 	).Replace(sql)
+	expanded.Store(key, out)
+	return out
 }
+
+// expanded holds the statements q expanded, by bucket and statement; both
+// come from a small fixed set.
+var expanded sync.Map
 
 // lastLog reads the ledger's last log id, date and hash, without locking.
 func (db *bucketDB) lastLog(ctx context.Context) (uint64, time.Time, []byte, error) {

@@ -12,6 +12,7 @@ import (
 // wireQuery is a statement with its parameters in their wire form.
 type wireQuery struct {
 	name, sql       string
+	oids            []uint32
 	params          [][]byte
 	formats, result []int16
 }
@@ -36,7 +37,7 @@ func (s *sequencer) encode(ctx context.Context, queries []*pgx.QueuedQuery) ([]w
 		if err := eqb.Build(s.types, sd, q.Arguments); err != nil {
 			return nil, err
 		}
-		out[i] = wireQuery{name: sd.Name, sql: q.SQL, params: eqb.ParamValues, formats: eqb.ParamFormats, result: eqb.ResultFormats}
+		out[i] = wireQuery{name: sd.Name, sql: q.SQL, oids: sd.ParamOIDs, params: eqb.ParamValues, formats: eqb.ParamFormats, result: eqb.ResultFormats}
 	}
 	return out, nil
 }
@@ -57,24 +58,4 @@ func (s *sequencer) describe(ctx context.Context, sql string) (*pgconn.Statement
 	}
 	s.descriptions[sql] = sd
 	return sd, nil
-}
-
-// send writes queries, already encoded, in one round trip that PostgreSQL
-// runs as one implicit transaction; each statement is prepared on the
-// connection the first time it is used there.
-func (s *sequencer) send(ctx context.Context, queries []wireQuery) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	batch := &pgconn.Batch{}
-	for _, q := range queries {
-		if _, err := conn.Conn().Prepare(ctx, q.name, q.sql); err != nil {
-			return err
-		}
-		batch.ExecPrepared(q.name, q.params, q.formats, q.result)
-	}
-	_, err = conn.Conn().PgConn().ExecBatch(ctx, batch).ReadAll()
-	return err
 }

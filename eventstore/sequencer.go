@@ -36,10 +36,17 @@ type sequencer struct {
 	cache *cache
 
 	// types and descriptions encode batches ahead of their write (see
-	// encode); only the sequencer's goroutine uses them.
+	// encode); pipe carries them to PostgreSQL, opened on connConfig when
+	// needed and closed when the ledger is idle. Only the sequencer's
+	// goroutine uses them.
 	types        *pgtype.Map
 	descriptions map[string]*pgconn.StatementDescription
+	connConfig   *pgconn.Config
+	pipe         *pipe
 }
+
+// pipeIdle is how long a ledger's pipe stays open with nothing to write.
+const pipeIdle = 5 * time.Second
 
 type pending struct {
 	ctx context.Context
@@ -79,6 +86,7 @@ func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics)
 
 		types:        pgtype.NewMap(),
 		descriptions: map[string]*pgconn.StatementDescription{},
+		connConfig:   pool.Config().ConnConfig.Config.Copy(),
 	}
 }
 
@@ -123,22 +131,25 @@ type flight struct {
 // failed: it must be prepared again on fresh state.
 var errStale = errors.New("ledger changed since the batch was prepared")
 
-// maxInFlight bounds the batches prepared and not yet settled: one being
-// written, the next waiting for it.
+// maxInFlight bounds the batches sent and not yet settled: one being
+// written, the next queued behind it in PostgreSQL.
 const maxInFlight = 2
 
 // run is the sequencer's loop. It prepares each batch (prefetch and
-// evaluate) on the state of the batch still being written, which it
-// follows to PostgreSQL as soon as that one is written; each checks that
-// the ledger ends with the log it was prepared on. If a batch fails, the
-// one prepared on it is prepared again on committed state.
+// evaluate) on the state of the batch still being written and sends it
+// behind that one at once; each checks that the ledger ends with the log
+// it was prepared on. If a batch fails, the one prepared on it is
+// prepared again on committed state.
 func (s *sequencer) run() {
 	var inflight []*flight
 	queued := make([]*pending, 0, s.opts.MaxBatch)
 	for {
 		var landed <-chan struct{}
+		var idle <-chan time.Time
 		if len(inflight) > 0 {
 			landed = inflight[0].done
+		} else if s.pipe != nil {
+			idle = time.After(pipeIdle)
 		}
 		queue := s.queue
 		if len(inflight) >= maxInFlight || (len(inflight) > 0 && inflight[len(inflight)-1].batch.pipeline == nil) {
@@ -152,7 +163,11 @@ func (s *sequencer) run() {
 				inflight = s.settle(inflight)
 			}
 			s.drain()
+			s.closePipe()
 			return
+		case <-idle:
+			s.closePipe()
+			continue
 		case <-landed:
 			inflight = s.settle(inflight)
 			continue
@@ -266,28 +281,37 @@ func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, 
 	return b, outcomes, nil
 }
 
-// launch writes b in the background once prev, the batch b builds on (nil
-// when b builds on committed state), is written: under the ledger's lock,
-// if the ledger still ends with the log b builds on, in one PostgreSQL
-// transaction. If prev fails, b is stale. The callers are answered as soon
-// as b commits.
+// launch writes b: a batch encoded in advance is sent on the pipe at
+// once, behind prev (the batch b builds on, nil when b builds on committed
+// state); a batch with back-dated moves is written once prev is. If prev
+// fails, b is stale. The callers are answered as soon as b commits.
 func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *flight) *flight {
 	f := &flight{batch: b, reqs: reqs, outcomes: outcomes, done: make(chan struct{})}
 	start := time.Now()
+	var (
+		on   *pipe
+		sent <-chan error
+	)
+	if b.pipeline != nil {
+		on, sent = s.send(b)
+	}
 	go func() {
 		defer close(f.done)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
+		if sent != nil {
+			f.err = await(ctx, on, sent)
+		}
 		if prev != nil {
-			// Batches reach PostgreSQL one after the other, in order: b
-			// is prepared while prev is written, and sent once it is.
 			<-prev.done
 			if prev.err != nil {
 				f.err = errStale
 				return
 			}
 		}
-		f.err = s.write(ctx, b)
+		if sent == nil {
+			f.err = s.write(ctx, b)
+		}
 		switch {
 		case f.err == nil:
 			s.size.Observe(float64(len(reqs)))
@@ -309,23 +333,62 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *
 	return f
 }
 
-// write writes b. A batch encoded in advance goes in one round trip — the
-// ledger's lock, the check that the ledger still ends with b's base log,
-// the inserts — in one pipeline that PostgreSQL runs as one implicit
-// transaction. A batch with back-dated moves needs the database between
-// its steps, so it runs in an explicit transaction.
-func (s *sequencer) write(ctx context.Context, b *batch) error {
-	if b.pipeline == nil {
-		p := &pgx.Batch{}
-		(&bucketDB{ledger: s.ledger}).queueLock(p, s.lockID, b)
-		return staleOr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if err := tx.SendBatch(ctx, p).Close(); err != nil {
-				return err
-			}
-			return b.flush(ctx, &bucketDB{tx: tx, ledger: s.ledger})
-		}))
+// send writes b, encoded in advance, on the ledger's pipe — the ledger's
+// lock, the check that the ledger still ends with b's base log, the
+// inserts — opening the pipe if needed.
+func (s *sequencer) send(b *batch) (*pipe, <-chan error) {
+	if s.pipe == nil || s.pipe.broken() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p, err := dialPipe(ctx, s.connConfig)
+		if err != nil {
+			failed := make(chan error, 1)
+			failed <- err
+			return nil, failed
+		}
+		s.pipe = p
 	}
-	return staleOr(s.send(ctx, b.wire))
+	return s.pipe, s.pipe.send(b.wire)
+}
+
+// await waits for the outcome of a batch sent on p. A batch that fails
+// otherwise than on its base check, or does not answer in time, closes p:
+// the statements it parsed may be missing, and the batches behind it are
+// stale anyway.
+func await(ctx context.Context, p *pipe, sent <-chan error) error {
+	var err error
+	select {
+	case err = <-sent:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	err = staleOr(err)
+	if err != nil && !errors.Is(err, errStale) && p != nil {
+		p.close()
+	}
+	return err
+}
+
+// closePipe closes the ledger's pipe, if open.
+func (s *sequencer) closePipe() {
+	if s.pipe != nil {
+		s.pipe.close()
+		s.pipe = nil
+	}
+}
+
+// write writes b, a batch with back-dated moves: it needs the database
+// between its steps, so it runs in an explicit transaction on a
+// connection of the pool, under the ledger's lock and base check.
+func (s *sequencer) write(ctx context.Context, b *batch) error {
+	p := &pgx.Batch{}
+	(&bucketDB{ledger: s.ledger}).queueLock(p, s.lockID, b)
+	return staleOr(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.SendBatch(ctx, p).Close(); err != nil {
+			return err
+		}
+		return b.flush(ctx, &bucketDB{tx: tx, ledger: s.ledger})
+	}))
 }
 
 // staleOr turns the base check's failure into errStale.

@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"encoding/json"
+	"math/big"
 	"slices"
+	"strconv"
 )
 
 // The write path renders every transaction at least twice (its log and the
@@ -27,7 +29,13 @@ func appendString(b []byte, s string) []byte {
 // appended by value.
 func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
 	b = append(b, '{')
-	for i, k := range sortedKeys(m) {
+	var small [4]string // the keys of most objects, without allocating
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -58,7 +66,7 @@ func appendPostings(b []byte, postings Postings) []byte {
 		if p.Amount == nil {
 			b = append(b, "null"...)
 		} else {
-			b = p.Amount.Append(b, 10)
+			b = appendInt(b, p.Amount)
 		}
 		b = append(b, `,"asset":`...)
 		b = appendString(b, p.Asset)
@@ -68,13 +76,28 @@ func appendPostings(b []byte, postings Postings) []byte {
 }
 
 func appendVolumes(b []byte, v Volumes) []byte {
+	in, out := orZero(v.Input), orZero(v.Output)
 	b = append(b, `{"input":`...)
-	b = orZero(v.Input).Append(b, 10)
+	b = appendInt(b, in)
 	b = append(b, `,"output":`...)
-	b = orZero(v.Output).Append(b, 10)
+	b = appendInt(b, out)
 	b = append(b, `,"balance":`...)
+	if in.IsInt64() && out.IsInt64() {
+		if i, o := in.Int64(), out.Int64(); (o >= 0) == (i-o <= i) { // no overflow
+			return append(strconv.AppendInt(b, i-o, 10), '}')
+		}
+	}
 	b = v.Balance().Append(b, 10)
 	return append(b, '}')
+}
+
+// appendInt appends x in decimal; amounts that fit in an int64, nearly all
+// of them, are rendered without allocating.
+func appendInt(b []byte, x *big.Int) []byte {
+	if x.IsInt64() {
+		return strconv.AppendInt(b, x.Int64(), 10)
+	}
+	return x.Append(b, 10)
 }
 
 func appendPostCommitVolumes(b []byte, p PostCommitVolumes) []byte {
@@ -161,15 +184,6 @@ func appendUint(b []byte, n uint64) []byte {
 		}
 	}
 	return append(b, digits[i:]...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // MarshalJSON renders {"transaction":…,"accountMetadata":…}.
