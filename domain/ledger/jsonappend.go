@@ -28,6 +28,11 @@ func appendString(b []byte, s string) []byte {
 // appendObject appends m as a JSON object, keys sorted, each value
 // appended by value.
 func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
+	return appendObjectKeyed(b, m, func(b []byte, _ string, v V) []byte { return value(b, v) })
+}
+
+// appendObjectKeyed is appendObject for values rendered with their key.
+func appendObjectKeyed[V any](b []byte, m map[string]V, value func([]byte, string, V) []byte) []byte {
 	b = append(b, '{')
 	var small [4]string // the keys of most objects, without allocating
 	keys := small[:0]
@@ -41,7 +46,7 @@ func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte)
 		}
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = value(b, m[k])
+		b = value(b, k, m[k])
 	}
 	return append(b, '}')
 }
@@ -109,6 +114,30 @@ func appendPostCommitVolumes(b []byte, p PostCommitVolumes) []byte {
 	})
 }
 
+// appendPreCommitVolumes appends post less what postings moved: the
+// volumes before them (Transaction.PreCommitVolumes), without copying post.
+func appendPreCommitVolumes(b []byte, post PostCommitVolumes, postings Postings) []byte {
+	var in, out big.Int // reused for every account and asset
+	return appendObjectKeyed(b, post, func(b []byte, account string, byAsset VolumesByAssets) []byte {
+		return appendObjectKeyed(b, byAsset, func(b []byte, asset string, v Volumes) []byte {
+			in.Set(orZero(v.Input))
+			out.Set(orZero(v.Output))
+			for _, p := range postings {
+				if p.Asset != asset {
+					continue
+				}
+				if p.Source == account {
+					out.Sub(&out, orZero(p.Amount))
+				}
+				if p.Destination == account {
+					in.Sub(&in, orZero(p.Amount))
+				}
+			}
+			return appendVolumes(b, Volumes{Input: &in, Output: &out})
+		})
+	})
+}
+
 func appendTime(b []byte, t Time) []byte {
 	b = append(b, '"')
 	b = t.appendFormat(b)
@@ -161,13 +190,13 @@ func (tx Transaction) appendJSON(b []byte) []byte {
 	} else {
 		b = append(b, `,"reverted":false`...)
 	}
-	if pre := tx.PreCommitVolumes(); len(pre) > 0 {
+	if len(tx.PostCommitVolumes) > 0 {
 		b = append(b, `,"preCommitVolumes":`...)
-		b = appendPostCommitVolumes(b, pre)
+		b = appendPreCommitVolumes(b, tx.PostCommitVolumes, tx.Postings)
 	}
-	if pre := tx.PreCommitEffectiveVolumes(); len(pre) > 0 {
+	if len(tx.PostCommitEffectiveVolumes) > 0 {
 		b = append(b, `,"preCommitEffectiveVolumes":`...)
-		b = appendPostCommitVolumes(b, pre)
+		b = appendPreCommitVolumes(b, tx.PostCommitEffectiveVolumes, tx.Postings)
 	}
 	return append(b, '}')
 }

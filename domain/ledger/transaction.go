@@ -30,17 +30,6 @@ func (tx Transaction) Reverted() bool {
 	return tx.RevertedAt != nil && !tx.RevertedAt.IsZero()
 }
 
-// PreCommitVolumes returns the volumes of the touched accounts right before
-// the transaction: PostCommitVolumes minus the postings; nil without them.
-func (tx Transaction) PreCommitVolumes() PostCommitVolumes {
-	return tx.PostCommitVolumes.SubtractPostings(tx.Postings)
-}
-
-// PreCommitEffectiveVolumes is PreCommitVolumes for the effective volumes.
-func (tx Transaction) PreCommitEffectiveVolumes() PostCommitVolumes {
-	return tx.PostCommitEffectiveVolumes.SubtractPostings(tx.Postings)
-}
-
 // WithRevertedAt returns tx marked as reverted at the given time, which also
 // becomes its UpdatedAt.
 func (tx Transaction) WithRevertedAt(at Time) Transaction {

@@ -100,22 +100,6 @@ func (p PostCommitVolumes) set(account, asset string, v Volumes) {
 	byAsset[asset] = v
 }
 
-// SubtractPostings returns the volumes before postings were applied: a copy
-// of p with every posting's amount taken back from its source's output and
-// its destination's input. An empty p gives nil.
-func (p PostCommitVolumes) SubtractPostings(postings Postings) PostCommitVolumes {
-	if len(p) == 0 {
-		return nil
-	}
-	out := p.Copy()
-	for _, posting := range postings {
-		minus := new(big.Int).Neg(orZero(posting.Amount))
-		out.AddOutput(posting.Source, posting.Asset, minus)
-		out.AddInput(posting.Destination, posting.Asset, minus)
-	}
-	return out
-}
-
 // VolumesFunc returns the volumes of account in asset before a transaction.
 // PostCommitVolumes.Get is one.
 type VolumesFunc func(account, asset string) Volumes
