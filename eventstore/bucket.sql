@@ -1,7 +1,8 @@
 -- The tables of one bucket, a PostgreSQL schema shared by the ledgers that
 -- live in it (rows carry their ledger's name). Applied when a ledger is
--- created in the bucket; every statement is idempotent. BUCKET stands for the
--- quoted schema name.
+-- created in the bucket, and by each process before it first writes in
+-- the bucket, so that a new version's changes reach existing buckets:
+-- every statement is idempotent. BUCKET stands for the quoted schema name.
 CREATE SCHEMA IF NOT EXISTS BUCKET;
 
 -- The log: the source of truth, append-only, hash-chained per ledger.
@@ -40,9 +41,16 @@ CREATE TABLE IF NOT EXISTS BUCKET.transactions (
 CREATE UNIQUE INDEX IF NOT EXISTS transactions_reference ON BUCKET.transactions (ledger, reference)
     WHERE reference IS NOT NULL;
 CREATE INDEX IF NOT EXISTS transactions_timestamp ON BUCKET.transactions (ledger, timestamp);
-CREATE INDEX IF NOT EXISTS transactions_metadata_gin ON BUCKET.transactions USING gin (metadata jsonb_path_ops);
-CREATE INDEX IF NOT EXISTS transactions_sources ON BUCKET.transactions USING gin (sources);
-CREATE INDEX IF NOT EXISTS transactions_destinations ON BUCKET.transactions USING gin (destinations);
+-- Filters on metadata (@>) and on addresses (@>, &&) use GIN indexes: the
+-- metadata one leaves out the many transactions without metadata, which
+-- such a filter cannot match; one index holds sources and destinations
+-- together (a filter on either rechecks its own column).
+CREATE INDEX IF NOT EXISTS transactions_metadata_set ON BUCKET.transactions USING gin (metadata jsonb_path_ops)
+    WHERE metadata <> '{}';
+CREATE INDEX IF NOT EXISTS transactions_addresses ON BUCKET.transactions USING gin ((sources || destinations));
+DROP INDEX IF EXISTS BUCKET.transactions_metadata_gin;
+DROP INDEX IF EXISTS BUCKET.transactions_sources;
+DROP INDEX IF EXISTS BUCKET.transactions_destinations;
 
 CREATE TABLE IF NOT EXISTS BUCKET.accounts (
     ledger         text        NOT NULL,

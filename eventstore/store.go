@@ -7,7 +7,9 @@ package eventstore
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +64,7 @@ type Store struct {
 
 	mu         sync.Mutex
 	sequencers map[string]*sequencer
+	buckets    map[string]bool // buckets whose schema this process applied
 	closed     bool
 	wg         sync.WaitGroup
 }
@@ -69,7 +72,8 @@ type Store struct {
 // New returns a store writing through pool.
 func New(pool *pgxpool.Pool, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{pool: pool, opts: opts, metrics: newMetrics(opts.Registerer), sequencers: map[string]*sequencer{}}
+	return &Store{pool: pool, opts: opts, metrics: newMetrics(opts.Registerer), sequencers: map[string]*sequencer{},
+		buckets: map[string]bool{}}
 }
 
 // Close stops every sequencer after the batch it is writing.
@@ -164,7 +168,16 @@ func (s *Store) sequencer(ctx context.Context, name string) (*sequencer, error) 
 		return nil, err
 	}
 	s.mu.Lock()
+	applied := s.buckets[l.Bucket]
+	s.mu.Unlock()
+	if !applied {
+		if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return applyBucket(ctx, tx, l.Bucket) }); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.buckets[l.Bucket] = true
 	if s.closed {
 		return nil, domain.Errorf(domain.CodeUnavailable, "the ledger store is shutting down")
 	}
@@ -200,6 +213,35 @@ func (s *Store) readLedger(ctx context.Context, name string) (ledger.Ledger, err
 	return l, json.Unmarshal(features, &l.Features)
 }
 
+// applyBucket gives bucket the schema of bucket.sql in tx, unless it has
+// it already (see _system.buckets), under the bucket's lock: concurrent
+// CREATE ... IF NOT EXISTS race.
+func applyBucket(ctx context.Context, tx pgx.Tx, bucket string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('kontor:bucket:' || $1, 0))`, bucket); err != nil {
+		return err
+	}
+	var current string
+	err := tx.QueryRow(ctx, `SELECT schema FROM _system.buckets WHERE name = $1`, bucket).Scan(&current)
+	if err == nil && current == bucketDigest {
+		return nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if _, err := tx.Exec(ctx, strings.ReplaceAll(bucketSQL, "BUCKET", pgx.Identifier{bucket}.Sanitize())); err != nil {
+		return fmt.Errorf("prepare bucket %s: %w", bucket, err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO _system.buckets (name, schema) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET schema = excluded.schema`, bucket, bucketDigest)
+	return err
+}
+
+// bucketDigest identifies the text of bucket.sql.
+var bucketDigest = func() string {
+	h := sha256.Sum256([]byte(bucketSQL))
+	return hex.EncodeToString(h[:])
+}()
+
 // CreateLedger registers a new ledger and makes its bucket ready. A name
 // already taken gives LEDGER_ALREADY_EXISTS.
 func (s *Store) CreateLedger(ctx context.Context, name string, cfg ledger.LedgerConfiguration) (ledger.Ledger, error) {
@@ -210,12 +252,8 @@ func (s *Store) CreateLedger(ctx context.Context, name string, cfg ledger.Ledger
 	metadata, _ := json.Marshal(l.Metadata)
 	features, _ := json.Marshal(l.Features)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// Serialise bucket creation: concurrent CREATE ... IF NOT EXISTS race.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('kontor:bucket:' || $1, 0))`, l.Bucket); err != nil {
+		if err := applyBucket(ctx, tx, l.Bucket); err != nil {
 			return err
-		}
-		if _, err := tx.Exec(ctx, strings.ReplaceAll(bucketSQL, "BUCKET", pgx.Identifier{l.Bucket}.Sanitize())); err != nil {
-			return fmt.Errorf("create bucket %s: %w", l.Bucket, err)
 		}
 		return tx.QueryRow(ctx, `INSERT INTO _system.ledgers (name, bucket, metadata, features)
 			VALUES ($1, $2, $3, $4) RETURNING id, added_at`, l.Name, l.Bucket, metadata, features).

@@ -382,3 +382,49 @@ func TestCommittedHook(t *testing.T) {
 		t.Fatalf("a refused write notified: %v, %d", err, commits.Load())
 	}
 }
+
+// TestBucketSchemaReachesExistingBuckets: a process applies bucket.sql to a
+// bucket before it first writes there, only when the bucket was given
+// another version of it.
+func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	ctx := context.Background()
+	create(t, s, send("world", "users:1", 1, "USD"))
+	indexed := func() bool {
+		var ok bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('_default.transactions_addresses') IS NOT NULL`).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	writeWithNewStore := func() {
+		t.Helper()
+		other := New(pool, Options{})
+		defer other.Close()
+		if _, err := other.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{Postings: send("world", "users:1", 1, "USD")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Same version: nothing is applied.
+	if _, err := pool.Exec(ctx, `DROP INDEX _default.transactions_addresses`); err != nil {
+		t.Fatal(err)
+	}
+	writeWithNewStore()
+	if indexed() {
+		t.Fatal("bucket.sql was applied again to a bucket that has this version")
+	}
+
+	// Another version: applied before the write.
+	if _, err := pool.Exec(ctx, `UPDATE _system.buckets SET schema = 'older' WHERE name = '_default'`); err != nil {
+		t.Fatal(err)
+	}
+	writeWithNewStore()
+	if !indexed() {
+		t.Fatal("bucket.sql did not reach a bucket given another version")
+	}
+	var digest string
+	if err := pool.QueryRow(ctx, `SELECT schema FROM _system.buckets WHERE name = '_default'`).Scan(&digest); err != nil || digest != bucketDigest {
+		t.Fatalf("bucket digest %q (%v), want %q", digest, err, bucketDigest)
+	}
+}

@@ -59,17 +59,18 @@ func (b *sqlBuilder) addressPattern(segments string, p query.AddressPattern) str
 
 // addressIn translates a leaf on a set of addresses held in text[] columns
 // (a transaction's sources and destinations): it holds when one address of
-// one of the columns satisfies the leaf. Full addresses use the columns'
-// GIN indexes.
-func (b *sqlBuilder) addressIn(columns []string, l query.Leaf) (string, error) {
+// one of the columns satisfies the leaf. Full addresses and lists of them
+// first go through indexed, the expression of the columns' GIN index (all
+// of them concatenated).
+func (b *sqlBuilder) addressIn(columns []string, indexed string, l query.Leaf) (string, error) {
 	value, _ := l.Value.(string)
 	if l.Op == query.OpMatch && query.ParseAddressPattern(value).IsFull() {
 		p := b.bind([]string{value}) + "::text[]"
-		return anyOf(columns, func(col string) string { return col + " @> " + p }), nil
+		return indexed + " @> " + p + " AND (" + anyOf(columns, func(col string) string { return col + " @> " + p }) + ")", nil
 	}
 	if l.Op == query.OpIn {
 		p := b.bind(l.Value) + "::text[]"
-		return anyOf(columns, func(col string) string { return col + " && " + p }), nil
+		return indexed + " && " + p + " AND (" + anyOf(columns, func(col string) string { return col + " && " + p }) + ")", nil
 	}
 	cond, err := b.address(addressOf("x.address"), l)
 	if err != nil {

@@ -170,7 +170,8 @@ func (b *sqlBuilder) jsonMap(col string, l query.Leaf) (string, error) {
 		if !ok {
 			return "", unsupported(l)
 		}
-		return col + " @> " + b.bind(map[string]string{l.Key: value}) + "::jsonb", nil
+		// The second term lets an index of the non-empty maps serve it.
+		return "(" + col + " @> " + b.bind(map[string]string{l.Key: value}) + "::jsonb AND " + col + " <> '{}')", nil
 	}
 	return b.text(col+" ->> "+b.bind(l.Key), l, true)
 }

@@ -172,6 +172,10 @@ func scanTransaction(row pgx.Row) (ledger.Transaction, error) {
 	return tx, nil
 }
 
+// transactionAddresses is the expression of the transactions' GIN index
+// on addresses (see bucket.sql).
+const transactionAddresses = "(t.sources || t.destinations)"
+
 // transactionLeaf translates the query.Transactions fields on the dataset t.
 func transactionLeaf(b *sqlBuilder, l query.Leaf) (string, error) {
 	switch l.Field {
@@ -186,11 +190,11 @@ func transactionLeaf(b *sqlBuilder, l query.Leaf) (string, error) {
 	case "reverted":
 		return b.compare("(t.reverted_at IS NOT NULL)", l, false)
 	case "source":
-		return b.addressIn([]string{"t.sources"}, l)
+		return b.addressIn([]string{"t.sources"}, transactionAddresses, l)
 	case "destination":
-		return b.addressIn([]string{"t.destinations"}, l)
+		return b.addressIn([]string{"t.destinations"}, transactionAddresses, l)
 	case "account":
-		return b.addressIn([]string{"t.sources", "t.destinations"}, l)
+		return b.addressIn([]string{"t.sources", "t.destinations"}, transactionAddresses, l)
 	case "metadata":
 		return b.jsonMap("t.metadata", l)
 	}
