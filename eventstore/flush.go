@@ -337,19 +337,16 @@ func (b *batch) queueUpdates(p *pgx.Batch, db *bucketDB) {
 	}
 }
 
-// encodePayload renders a log's data and, for a NEW_TRANSACTION log, the
-// JSON of its transaction, which the data embeds and the caller's response
-// reuses. Payloads with a hand-written encoder (transactions) are used as
-// they are: encoding/json would only re-check their output.
+// encodePayload renders a log's data as the log stores it and, for a
+// NEW_TRANSACTION log, the JSON of its transaction, which the caller's
+// response reuses. Payloads with a hand-written encoder (transactions) are
+// used as they are: encoding/json would only re-check their output.
 func encodePayload(p ledger.LogPayload) (data, tx []byte, err error) {
 	created, ok := p.(ledger.CreatedTransaction)
 	if !ok {
 		data, err = json.Marshal(p)
 		return data, nil, err
 	}
-	tx, _ = created.Transaction.MarshalJSON()
-	data = make([]byte, 0, len(tx)+64)
-	data = append(append(append(data, `{"transaction":`...), tx...), `,"accountMetadata":`...)
-	am, _ := created.AccountMetadata.MarshalJSON()
-	return append(append(data, am...), '}'), tx, nil
+	data, tx = created.StoredJSON()
+	return data, tx, nil
 }

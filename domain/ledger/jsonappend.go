@@ -164,6 +164,13 @@ func (tx Transaction) appendHead(b []byte) []byte {
 
 // appendJSON appends the reference's transaction JSON (see Transaction).
 func (tx Transaction) appendJSON(b []byte) []byte {
+	b, _ = tx.appendJSONCut(b)
+	return b
+}
+
+// appendJSONCut is appendJSON, also returning where the pre-commit volumes
+// start in b.
+func (tx Transaction) appendJSONCut(b []byte) ([]byte, int) {
 	b = tx.appendHead(b)
 	b = append(b, `,"insertedAt":`...)
 	b = appendTime(b, tx.InsertedAt)
@@ -190,6 +197,7 @@ func (tx Transaction) appendJSON(b []byte) []byte {
 	} else {
 		b = append(b, `,"reverted":false`...)
 	}
+	cut := len(b)
 	if len(tx.PostCommitVolumes) > 0 {
 		b = append(b, `,"preCommitVolumes":`...)
 		b = appendPreCommitVolumes(b, tx.PostCommitVolumes, tx.Postings)
@@ -198,7 +206,7 @@ func (tx Transaction) appendJSON(b []byte) []byte {
 		b = append(b, `,"preCommitEffectiveVolumes":`...)
 		b = appendPreCommitVolumes(b, tx.PostCommitEffectiveVolumes, tx.Postings)
 	}
-	return append(b, '}')
+	return append(b, '}'), cut
 }
 
 func appendUint(b []byte, n uint64) []byte {
@@ -213,6 +221,17 @@ func appendUint(b []byte, n uint64) []byte {
 		}
 	}
 	return append(b, digits[i:]...)
+}
+
+// StoredJSON renders p as its log stores it, and its transaction's JSON as
+// MarshalJSON renders it. The stored form leaves out the transaction's
+// pre-commit volumes, which follow from its post-commit volumes and
+// postings: decoded and rendered again, it gives them back.
+func (p CreatedTransaction) StoredJSON() (stored, tx []byte) {
+	tx, cut := p.Transaction.appendJSONCut(make([]byte, 0, 1024))
+	stored = make([]byte, 0, cut+64)
+	stored = append(append(append(stored, `{"transaction":`...), tx[:cut]...), `},"accountMetadata":`...)
+	return append(appendAccountMetadata(stored, p.AccountMetadata), '}'), tx
 }
 
 // MarshalJSON renders {"transaction":…,"accountMetadata":…}.

@@ -139,3 +139,34 @@ func TestCreatedTransactionMementoMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredJSONDecodesToTheSamePayload: the stored form of a
+// NEW_TRANSACTION log leaves the pre-commit volumes out, and decoding it
+// renders the full JSON again.
+func TestStoredJSONDecodesToTheSamePayload(t *testing.T) {
+	at := NewTime(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
+	postings := Postings{NewPosting("world", "users:1", "USD/2", big.NewInt(5)), NewPosting("users:1", "bank", "USD/2", big.NewInt(2))}
+	tx := Transaction{ID: 3, Postings: postings, Metadata: Metadata{"k": "v"}, Timestamp: at, InsertedAt: at, UpdatedAt: at}
+	tx.PostCommitVolumes = ComputePostCommitVolumes(postings, func(string, string) Volumes {
+		return Volumes{Input: big.NewInt(10), Output: big.NewInt(4)}
+	})
+	tx.PostCommitEffectiveVolumes = tx.PostCommitVolumes.Copy()
+	p := CreatedTransaction{Transaction: tx, AccountMetadata: AccountMetadata{"bank": {"a": "b"}}}
+	stored, txJSON := p.StoredJSON()
+	full, _ := p.MarshalJSON()
+	want, _ := tx.MarshalJSON()
+	if !bytes.Equal(txJSON, want) {
+		t.Fatalf("transaction JSON\n got %s\nwant %s", txJSON, want)
+	}
+	if bytes.Contains(stored, []byte("preCommit")) || len(stored) >= len(full) {
+		t.Fatalf("stored form keeps the pre-commit volumes: %s", stored)
+	}
+	decoded, err := DecodePayload(LogTypeNewTransaction, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := json.Marshal(decoded)
+	if !bytes.Equal(again, full) {
+		t.Fatalf("decoded stored form renders\n%s\nwant\n%s", again, full)
+	}
+}
