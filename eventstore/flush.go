@@ -191,18 +191,13 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 		postings[i], metadata[i], volumes[i] = string(p), string(md), string(pcv)
 		sources[i], destinations[i] = arrayLiteral(tx.Postings, true), arrayLiteral(tx.Postings, false)
 	}
-	p.Queue(db.q(`WITH inserted AS (
-			INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata,
-				post_commit_volumes, sources, destinations)
-			SELECT $1, ins, upd, id, ts, ref, p::json, m::jsonb, v::json, s::text[], d::text[]
-			FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $10::text[], $11::text[],
-				$2::timestamptz[], $12::timestamptz[]) AS t(id, ts, ref, p, m, v, s, d, ins, upd)
-			RETURNING id, timestamp, metadata
-		)
-		INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
-		SELECT $1, id, 1, timestamp, metadata FROM inserted WHERE $9`),
+	p.Queue(db.q(`INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata,
+			post_commit_volumes, sources, destinations)
+		SELECT $1, ins, upd, id, ts, ref, p::json, m::jsonb, v::json, s::text[], d::text[]
+		FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+			$2::timestamptz[], $11::timestamptz[]) AS t(id, ts, ref, p, m, v, s, d, ins, upd)`),
 		db.ledger.Name, inserted, ids, timestamps, references, postings, metadata, volumes,
-		b.history(ledger.FeatureTransactionMetadataHistory), sources, destinations, updated)
+		sources, destinations, updated)
 	return nil
 }
 
@@ -301,18 +296,27 @@ func (b *batch) queueAccounts(p *pgx.Batch, db *bucketDB) {
 
 // queueUpdates applies metadata changes and revert marks in command order,
 // each with its metadata history revision when the ledger keeps history.
+// A transaction's history starts at its first change, which also records
+// revision 1: the metadata it was created with, dated at its timestamp (a
+// transaction never changed has no history; readers take its metadata).
 func (b *batch) queueUpdates(p *pgx.Batch, db *bucketDB) {
-	txHistory := db.q(`INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
+	txHistory := db.q(`, first AS (
+			INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
+			SELECT o.ledger, o.id, 1, o.timestamp, o.metadata FROM o
+			WHERE $4 AND NOT EXISTS (SELECT FROM {transactions_metadata} h WHERE h.ledger = o.ledger AND h.transaction_id = o.id)
+		)
+		INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
 		SELECT u.ledger, u.id, coalesce((SELECT max(revision) FROM {transactions_metadata} h
-			WHERE h.ledger = u.ledger AND h.transaction_id = u.id), 0) + 1, u.updated_at, u.metadata
+			WHERE h.ledger = u.ledger AND h.transaction_id = u.id), 1) + 1, u.updated_at, u.metadata
 		FROM u WHERE $4`)
 	accountHistory := db.q(`INSERT INTO {accounts_metadata} (ledger, address, revision, date, metadata)
 		SELECT u.ledger, u.address, coalesce((SELECT max(revision) FROM {accounts_metadata} h
 			WHERE h.ledger = u.ledger AND h.address = u.address), 0) + 1, u.updated_at, u.metadata
 		FROM u WHERE $4`)
 	txUpdate := func(set string) string {
-		return db.q(`WITH u AS (UPDATE {transactions} SET `+set+`, updated_at = $5
-			WHERE ledger = $1 AND id = $2 RETURNING ledger, id, metadata, updated_at) `) + txHistory
+		return db.q(`WITH o AS (SELECT ledger, id, timestamp, metadata FROM {transactions} WHERE ledger = $1 AND id = $2),
+			u AS (UPDATE {transactions} SET `+set+`, updated_at = $5
+			WHERE ledger = $1 AND id = $2 RETURNING ledger, id, metadata, updated_at)`) + txHistory
 	}
 	accountUpdate := func(set string) string {
 		return db.q(`WITH u AS (UPDATE {accounts} SET `+set+`, updated_at = $5

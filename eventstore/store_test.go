@@ -193,6 +193,20 @@ func TestRevertAndMetadata(t *testing.T) {
 	if txMD != `{"b": "2"}` || accMD != `{"k": "v"}` || txRevisions != 3 || accRevisions != 2 {
 		t.Fatalf("metadata: tx %s (%d revisions), account %s (%d revisions)", txMD, txRevisions, accMD, accRevisions)
 	}
+	// A transaction's history starts at its first change, with the
+	// metadata it was created with dated at its timestamp.
+	var history string
+	_ = pool.QueryRow(ctx, `SELECT string_agg(h.revision || ' ' || h.metadata::text || ' ' || (h.date = t.timestamp), '; ' ORDER BY h.revision)
+		FROM _default.transactions_metadata h JOIN _default.transactions t ON t.ledger = h.ledger AND t.id = h.transaction_id
+		WHERE h.transaction_id = 2`).Scan(&history)
+	if want := `1 {} true; 2 {"a": "1", "b": "2"} false; 3 {"b": "2"} false`; history != want {
+		t.Fatalf("history of tx 2: %s, want %s", history, want)
+	}
+	var unchanged int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM _default.transactions_metadata WHERE transaction_id <> 2`).Scan(&unchanged)
+	if unchanged != 0 {
+		t.Fatalf("%d history rows for transactions whose metadata never changed", unchanged)
+	}
 }
 
 func TestBackDatedEffectiveVolumes(t *testing.T) {

@@ -106,9 +106,12 @@ func transactionsFrom(l ledger.Ledger, b *sqlBuilder, pit, oot *ledger.Time, fil
 		bounds += " AND tx.timestamp <= " + at
 		revertedAt = "CASE WHEN tx.reverted_at <= " + at + " THEN tx.reverted_at END"
 		if feature(l, ledger.FeatureTransactionMetadataHistory, "SYNC") {
+			// A transaction whose metadata never changed has no history.
 			metadata = `coalesce((SELECT m.metadata FROM {transactions_metadata} m
 				WHERE m.ledger = tx.ledger AND m.transaction_id = tx.id AND m.date <= ` + at + `
-				ORDER BY m.revision DESC LIMIT 1), '{}')`
+				ORDER BY m.revision DESC LIMIT 1),
+				CASE WHEN NOT EXISTS (SELECT FROM {transactions_metadata} m
+					WHERE m.ledger = tx.ledger AND m.transaction_id = tx.id) THEN tx.metadata END, '{}')`
 		}
 	}
 	if oot != nil {

@@ -254,7 +254,6 @@ func (s *Seeder) transaction(batch *pgx.Batch, tx ledger.Transaction) {
 	stored.Metadata = metadata
 	s.txs[tx.ID] = &stored
 	s.lastTx = max(s.lastTx, tx.ID)
-	s.txRevision(batch, tx.ID, tx.Timestamp.Time)
 
 	for _, p := range tx.Postings {
 		s.touch(batch, p.Destination, tx)
@@ -311,8 +310,8 @@ func (s *Seeder) reverted(batch *pgx.Batch, id uint64, at time.Time) {
 		s.Ledger.Name, int64(id), at)
 	if tx := s.txs[id]; tx != nil {
 		*tx = tx.WithRevertedAt(ledger.NewTime(at))
+		s.txRevision(batch, id, at, tx.Metadata)
 	}
-	s.txRevision(batch, id, at)
 }
 
 func (s *Seeder) metadata(batch *pgx.Batch, target ledger.MetadataTarget, at time.Time, change func(ledger.Metadata)) {
@@ -321,10 +320,11 @@ func (s *Seeder) metadata(batch *pgx.Batch, target ledger.MetadataTarget, at tim
 		return
 	}
 	tx := s.txs[target.TransactionID]
+	before := tx.Metadata.Clone()
 	change(tx.Metadata)
 	batch.Queue(s.q(`UPDATE {transactions} SET metadata = $3, updated_at = $4 WHERE ledger = $1 AND id = $2`),
 		s.Ledger.Name, int64(tx.ID), tx.Metadata.Clone(), at)
-	s.txRevision(batch, tx.ID, at)
+	s.txRevision(batch, tx.ID, at, before)
 }
 
 func (s *Seeder) accountMetadata(batch *pgx.Batch, address string, at time.Time, change func(ledger.Metadata)) {
@@ -341,13 +341,21 @@ func (s *Seeder) accountMetadata(batch *pgx.Batch, address string, at time.Time,
 	s.accountRevision(batch, address, at)
 }
 
-func (s *Seeder) txRevision(batch *pgx.Batch, id uint64, at time.Time) {
+// txRevision records a change of a transaction's metadata as the writer
+// does: the first change also records revision 1, the metadata the
+// transaction was created with (before), dated at its timestamp.
+func (s *Seeder) txRevision(batch *pgx.Batch, id uint64, at time.Time, before ledger.Metadata) {
 	if !s.feature(ledger.FeatureTransactionMetadataHistory, "SYNC") {
 		return
 	}
+	insert := s.q(`INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
+		VALUES ($1, $2, $3, $4, $5)`)
+	if s.revisions[id] == 0 {
+		s.revisions[id] = 1
+		batch.Queue(insert, s.Ledger.Name, int64(id), 1, s.txs[id].Timestamp.Time, before.Clone())
+	}
 	s.revisions[id]++
-	batch.Queue(s.q(`INSERT INTO {transactions_metadata} (ledger, transaction_id, revision, date, metadata)
-		VALUES ($1, $2, $3, $4, $5)`), s.Ledger.Name, int64(id), s.revisions[id], at, s.txs[id].Metadata.Clone())
+	batch.Queue(insert, s.Ledger.Name, int64(id), s.revisions[id], at, s.txs[id].Metadata.Clone())
 }
 
 func (s *Seeder) accountRevision(batch *pgx.Batch, address string, at time.Time) {
