@@ -93,10 +93,20 @@ CREATE TABLE IF NOT EXISTS BUCKET.moves (
     pcv_output     numeric     NOT NULL,
     pcev_input     numeric,
     pcev_output    numeric,
-    PRIMARY KEY (ledger, seq)
+    -- seq grows with transaction_id: the key finds a transaction's moves
+    -- and the last seq.
+    PRIMARY KEY (ledger, transaction_id, seq)
 );
 CREATE INDEX IF NOT EXISTS moves_account ON BUCKET.moves (ledger, account, asset, effective_date, seq);
-CREATE INDEX IF NOT EXISTS moves_transaction ON BUCKET.moves (ledger, transaction_id);
+-- Buckets made before the key held transaction_id had a second index.
+DO $$
+BEGIN
+    IF (SELECT cardinality(conkey) FROM pg_constraint WHERE conrelid = 'BUCKET.moves'::regclass AND contype = 'p') = 2 THEN
+        ALTER TABLE BUCKET.moves DROP CONSTRAINT moves_pkey, ADD PRIMARY KEY (ledger, transaction_id, seq);
+    END IF;
+END
+$$;
+DROP INDEX IF EXISTS BUCKET.moves_transaction;
 
 -- Metadata history: a full snapshot per revision (ACCOUNT_/TRANSACTION_METADATA_HISTORY).
 CREATE TABLE IF NOT EXISTS BUCKET.accounts_metadata (

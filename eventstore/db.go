@@ -85,7 +85,8 @@ func (db *bucketDB) counters(ctx context.Context) (uint64, int64, error) {
 	var txID, seq int64
 	err := db.tx.QueryRow(ctx, db.q(`SELECT
 		(SELECT coalesce(max(id), 0) FROM {transactions} WHERE ledger = $1),
-		(SELECT coalesce(max(seq), 0) FROM {moves} WHERE ledger = $1)`), db.ledger.Name).Scan(&txID, &seq)
+		(SELECT coalesce(max(seq), 0) FROM {moves} WHERE ledger = $1
+			AND transaction_id = (SELECT max(transaction_id) FROM {moves} WHERE ledger = $1))`), db.ledger.Name).Scan(&txID, &seq)
 	return uint64(txID), seq, err
 }
 

@@ -145,7 +145,7 @@ func (b *batch) fixBackDatedMoves(ctx context.Context, db *bucketDB) error {
 		UPDATE {moves} SET
 			pcev_input = coalesce((SELECT pcev_input FROM prev), 0) + $6,
 			pcev_output = coalesce((SELECT pcev_output FROM prev), 0) + $7
-		WHERE ledger = $1 AND seq = $5
+		WHERE ledger = $1 AND transaction_id = $8 AND seq = $5
 		RETURNING pcev_input::text, pcev_output::text`)
 	for _, m := range b.moves {
 		if m.pcev != nil {
@@ -159,7 +159,7 @@ func (b *batch) fixBackDatedMoves(ctx context.Context, db *bucketDB) error {
 		}
 		var pcevIn, pcevOut string
 		if err := db.tx.QueryRow(ctx, sql, db.ledger.Name, m.account, m.asset, m.effective, m.seq,
-			numeric(in), numeric(out)).Scan(&pcevIn, &pcevOut); err != nil {
+			numeric(in), numeric(out), int64(m.txID)).Scan(&pcevIn, &pcevOut); err != nil {
 			return fmt.Errorf("back-dated move %d: %w", m.seq, err)
 		}
 		if m.lastOfTxInKey {

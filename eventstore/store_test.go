@@ -429,13 +429,24 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 		t.Fatal("bucket.sql was applied again to a bucket that has this version")
 	}
 
-	// Another version: applied before the write.
-	if _, err := pool.Exec(ctx, `UPDATE _system.buckets SET schema = 'older' WHERE name = '_default'`); err != nil {
+	// Another version, here one whose moves were keyed by seq alone with
+	// a second index: applied before the write.
+	if _, err := pool.Exec(ctx, `ALTER TABLE _default.moves DROP CONSTRAINT moves_pkey, ADD PRIMARY KEY (ledger, seq);
+		CREATE INDEX moves_transaction ON _default.moves (ledger, transaction_id);
+		UPDATE _system.buckets SET schema = 'older' WHERE name = '_default'`); err != nil {
 		t.Fatal(err)
 	}
 	writeWithNewStore()
 	if !indexed() {
 		t.Fatal("bucket.sql did not reach a bucket given another version")
+	}
+	var key string
+	if err := pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) || coalesce(to_regclass('_default.moves_transaction')::text, '')
+		FROM pg_constraint WHERE conrelid = '_default.moves'::regclass AND contype = 'p'`).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	if key != "PRIMARY KEY (ledger, transaction_id, seq)" {
+		t.Fatalf("moves after the upgrade: %s", key)
 	}
 	var digest string
 	if err := pool.QueryRow(ctx, `SELECT schema FROM _system.buckets WHERE name = '_default'`).Scan(&digest); err != nil || digest != bucketDigest {
