@@ -14,13 +14,15 @@ CREATE TABLE IF NOT EXISTS BUCKET.logs (
     type             text        NOT NULL,
     date             timestamptz NOT NULL,
     data             json        NOT NULL,
-    memento          bytea       NOT NULL,
     hash             bytea,
     idempotency_key  text,
     idempotency_hash text,
     schema_version   text,
     PRIMARY KEY (ledger, id)
 );
+-- The bytes a log's hash covers (its memento) follow from its data: they
+-- are computed again to verify the chain, not stored.
+ALTER TABLE BUCKET.logs DROP COLUMN IF EXISTS memento;
 CREATE UNIQUE INDEX IF NOT EXISTS logs_idempotency_key ON BUCKET.logs (ledger, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 

@@ -224,7 +224,7 @@ func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 	n := len(b.logs)
 	ids, dates := make([]int64, n), make([]time.Time, n)
 	types, data, iks, ikHashes := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
-	mementos, hashes := make([][]byte, n), make([][]byte, n)
+	hashes := make([][]byte, n)
 	for i, l := range b.logs {
 		d, tx, err := encodePayload(l.Data)
 		if err != nil {
@@ -236,19 +236,15 @@ func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 			}
 			b.encoded[l.ID] = tx
 		}
-		memento, err := l.Memento()
-		if err != nil {
-			return err
-		}
-		ids[i], dates[i], types[i], data[i], mementos[i], hashes[i] = int64(l.ID), l.Date.Time, string(l.Type()), string(d), memento, l.Hash
+		ids[i], dates[i], types[i], data[i], hashes[i] = int64(l.ID), l.Date.Time, string(l.Type()), string(d), l.Hash
 		iks[i] = pgtype.Text{String: l.IdempotencyKey, Valid: l.IdempotencyKey != ""}
 		ikHashes[i] = pgtype.Text{String: l.IdempotencyHash, Valid: l.IdempotencyHash != ""}
 	}
-	p.Queue(db.q(`INSERT INTO {logs} (ledger, date, id, type, data, memento, hash, idempotency_key, idempotency_hash)
-		SELECT $1, date, id, type, d::json, memento, hash, ik, ikh
-		FROM unnest($2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::text[], $9::text[])
-			AS t(date, id, type, d, memento, hash, ik, ikh)`),
-		db.ledger.Name, dates, ids, types, data, mementos, hashes, iks, ikHashes)
+	p.Queue(db.q(`INSERT INTO {logs} (ledger, date, id, type, data, hash, idempotency_key, idempotency_hash)
+		SELECT $1, date, id, type, d::json, hash, ik, ikh
+		FROM unnest($2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[])
+			AS t(date, id, type, d, hash, ik, ikh)`),
+		db.ledger.Name, dates, ids, types, data, hashes, iks, ikHashes)
 	return nil
 }
 

@@ -291,7 +291,7 @@ func TestConcurrentHotAccount(t *testing.T) {
 
 func verifyChain(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT id, type, memento, date, coalesce(idempotency_key, ''), hash
+	rows, err := pool.Query(context.Background(), `SELECT id, type, data, date, coalesce(idempotency_key, ''), hash
 		FROM _default.logs WHERE ledger = 'main' ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
@@ -301,12 +301,20 @@ func verifyChain(t *testing.T, pool *pgxpool.Pool) {
 	var want uint64 = 1
 	for rows.Next() {
 		var (
-			id            int64
-			typ, ik       string
-			memento, hash []byte
-			date          time.Time
+			id         int64
+			typ, ik    string
+			data, hash []byte
+			date       time.Time
 		)
-		if err := rows.Scan(&id, &typ, &memento, &date, &ik, &hash); err != nil {
+		if err := rows.Scan(&id, &typ, &data, &date, &ik, &hash); err != nil {
+			t.Fatal(err)
+		}
+		payload, err := ledger.DecodePayload(ledger.LogType(typ), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		memento, err := ledger.Log{Data: payload}.Memento()
+		if err != nil {
 			t.Fatal(err)
 		}
 		if uint64(id) != want {
@@ -430,9 +438,11 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	}
 
 	// Another version, here one whose moves were keyed by seq alone with
-	// a second index: applied before the write.
+	// a second index, and whose logs stored their mementos: applied
+	// before the write.
 	if _, err := pool.Exec(ctx, `ALTER TABLE _default.moves DROP CONSTRAINT moves_pkey, ADD PRIMARY KEY (ledger, seq);
 		CREATE INDEX moves_transaction ON _default.moves (ledger, transaction_id);
+		ALTER TABLE _default.logs ADD COLUMN memento bytea NOT NULL DEFAULT '';
 		UPDATE _system.buckets SET schema = 'older' WHERE name = '_default'`); err != nil {
 		t.Fatal(err)
 	}
@@ -442,10 +452,11 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	}
 	var key string
 	if err := pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) || coalesce(to_regclass('_default.moves_transaction')::text, '')
+			|| (SELECT count(*) FROM information_schema.columns WHERE table_schema = '_default' AND table_name = 'logs' AND column_name = 'memento')
 		FROM pg_constraint WHERE conrelid = '_default.moves'::regclass AND contype = 'p'`).Scan(&key); err != nil {
 		t.Fatal(err)
 	}
-	if key != "PRIMARY KEY (ledger, transaction_id, seq)" {
+	if key != "PRIMARY KEY (ledger, transaction_id, seq)0" {
 		t.Fatalf("moves after the upgrade: %s", key)
 	}
 	var digest string

@@ -100,14 +100,15 @@ type Verification struct {
 	LastID   uint64 `json:"lastId"`
 	LastHash []byte `json:"lastHash"`
 	// Break, when set, is the first log whose stored hash differs from the
-	// one recomputed from its stored memento; verification stops there.
+	// one recomputed from its data; verification stops there.
 	Break *ledger.ChainBreak `json:"break,omitempty"`
 }
 
 // VerifyLogs re-computes the hash chain of the ledger called name over the
 // logs with ids from..to (from 0 is 1, to 0 is the last log), with
-// ledger.HashMemento on the memento bytes, type, date and idempotency key
-// each log stored, and compares each result with the stored hash. The
+// ledger.HashMemento on the memento of each log's stored data (the bytes
+// the hash covers, see ledger.Log.Memento), its type, date and idempotency
+// key, and compares each result with the stored hash. The
 // chain starts from the stored hash of the log before from (the first log
 // starts from none). It reads in keyset pages of 1,000, so memory stays
 // constant, and stops at the first mismatch, reported as the Break. A
@@ -156,7 +157,7 @@ func (r *Reader) VerifyLogs(ctx context.Context, name string, from, to uint64) (
 			return v, err
 		}
 	}
-	sel := t.expand(`SELECT id, type, date, memento, hash, coalesce(idempotency_key, '') FROM {logs}
+	sel := t.expand(`SELECT id, type, date, data, hash, coalesce(idempotency_key, '') FROM {logs}
 		WHERE ledger = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4`)
 	for after := int64(from) - 1; ; {
 		rows, err := r.pool.Query(ctx, sel, l.Name, after, upper, exportPageSize)
@@ -166,18 +167,28 @@ func (r *Reader) VerifyLogs(ctx context.Context, name string, from, to uint64) (
 		read := 0
 		for rows.Next() {
 			var (
-				id            int64
-				typ, ik       string
-				date          time.Time
-				memento, hash []byte
+				id         int64
+				typ, ik    string
+				date       time.Time
+				data, hash []byte
 			)
-			if err := rows.Scan(&id, &typ, &date, &memento, &hash, &ik); err != nil {
+			if err := rows.Scan(&id, &typ, &date, &data, &hash, &ik); err != nil {
 				rows.Close()
 				return v, err
 			}
 			read++
 			after = id
 			v.Checked++
+			payload, err := ledger.DecodePayload(ledger.LogType(typ), data)
+			if err != nil {
+				rows.Close()
+				return v, fmt.Errorf("log %d: %w", id, err)
+			}
+			memento, err := ledger.Log{ID: uint64(id), Data: payload}.Memento()
+			if err != nil {
+				rows.Close()
+				return v, fmt.Errorf("log %d: %w", id, err)
+			}
 			expected := ledger.HashMemento(previous, ledger.LogType(typ), memento, ledger.NewTime(date), ik)
 			if !bytes.Equal(expected, hash) {
 				rows.Close()

@@ -213,16 +213,19 @@ func TestVerifyLogs(t *testing.T) {
 		t.Fatalf("unknown ledger: %v", err)
 	}
 
-	// A changed memento breaks the chain at that log.
-	if _, err := pool.Exec(ctx, `UPDATE _default.logs SET memento = memento || ' '::bytea
-		WHERE ledger = 'main' AND id = 4`); err != nil {
+	// Changed data breaks the chain at that log.
+	var original string
+	if err := pool.QueryRow(ctx, `SELECT data::text FROM _default.logs WHERE ledger = 'main' AND id = 4`).Scan(&original); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, tamper, 4); err != nil {
 		t.Fatal(err)
 	}
 	v, err = r.VerifyLogs(ctx, "main", 0, 0)
 	if err != nil || v.Break == nil || v.Break.LogID != 4 || v.Checked != 4 || v.LastID != 3 ||
 		!bytes.Equal(v.LastHash, logs[2].Hash) || !bytes.Equal(v.Break.Got, logs[3].Hash) ||
 		bytes.Equal(v.Break.Expected, logs[3].Hash) {
-		t.Fatalf("tampered memento: %+v, %v", v, err)
+		t.Fatalf("tampered data: %+v, %v", v, err)
 	}
 	// A range that ends before the change still verifies; one after it
 	// starts from the stored hash of its predecessor, which is intact.
@@ -234,8 +237,7 @@ func TestVerifyLogs(t *testing.T) {
 	}
 
 	// A changed hash breaks the chain at that log.
-	if _, err := pool.Exec(ctx, `UPDATE _default.logs SET memento = rtrim(memento, ' '::bytea)
-		WHERE ledger = 'main' AND id = 4`); err != nil {
+	if _, err := pool.Exec(ctx, `UPDATE _default.logs SET data = $1 WHERE ledger = 'main' AND id = 4`, original); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE _default.logs SET hash = sha256('forged'::bytea)
@@ -269,3 +271,10 @@ func isCode(err error, code string) bool {
 	var de *domain.Error
 	return errors.As(err, &de) && de.Code == code
 }
+
+// tamper changes, or with restore puts back, the metadata a log's data
+// records, which its hash covers.
+const tamper = `UPDATE _default.logs SET data = CASE type
+		WHEN 'NEW_TRANSACTION' THEN jsonb_set(data::jsonb, '{transaction,metadata,tampered}', '"yes"')
+		ELSE jsonb_set(data::jsonb, '{metadata,tampered}', '"yes"') END::json
+	WHERE ledger = 'main' AND id = $1`

@@ -185,7 +185,7 @@ func newLedgerVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify LEDGER",
 		Short: "Re-compute LEDGER's log hash chain and report the first break",
-		Long: `Re-compute the hash chain of LEDGER's logs from their stored mementos and
+		Long: `Re-compute the hash chain of LEDGER's logs from their stored data and
 compare it with the stored hashes, over the logs --from..--to (default: all).
 It exits with an error at the first log whose hash differs.`,
 		Args: cobra.ExactArgs(1),

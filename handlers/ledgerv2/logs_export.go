@@ -86,7 +86,7 @@ func (f *flushWriter) Write(b []byte) (int, error) {
 }
 
 // verifyLogs is GET /v2/{ledger}/logs/verify?from=&to=: re-computes the hash
-// chain from the stored mementos and reports the first break, if any.
+// chain from the logs' data and reports the first break, if any.
 func (h *Handler) verifyLogs(w http.ResponseWriter, r *http.Request) {
 	from, err := logIDParam(r, "from")
 	if err != nil {

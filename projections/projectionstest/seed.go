@@ -211,13 +211,9 @@ func (s *Seeder) log(batch *pgx.Batch, log ledger.Log) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	memento, err := log.Memento()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	batch.Queue(s.q(`INSERT INTO {logs} (ledger, id, type, date, data, memento, hash, idempotency_key, idempotency_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, ''))`),
-		s.Ledger.Name, int64(log.ID), string(log.Type()), log.Date.Time, string(data), memento, log.Hash,
+	batch.Queue(s.q(`INSERT INTO {logs} (ledger, id, type, date, data, hash, idempotency_key, idempotency_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), nullif($8, ''))`),
+		s.Ledger.Name, int64(log.ID), string(log.Type()), log.Date.Time, string(data), log.Hash,
 		log.IdempotencyKey, log.IdempotencyHash)
 	s.lastLog = log.ID
 }
