@@ -66,7 +66,7 @@ func (p *pipe) send(queries []wireQuery) <-chan error {
 	}
 	for _, q := range queries {
 		b, err = (&pgproto3.Bind{PreparedStatement: q.name, ParameterFormatCodes: q.formats,
-			Parameters: q.params, ResultFormatCodes: q.result}).Encode(b)
+			Parameters: q.params}).Encode(b)
 		if err != nil {
 			done <- err
 			return done
