@@ -15,10 +15,10 @@ import (
 )
 
 func (h *Handler) mountWrites(r *mux.Router) {
+	r.HandleFunc("/{ledger}/transactions", h.createTransaction).Methods(http.MethodPost) // first: the hot path
 	r.HandleFunc("/{ledger}", h.createLedger).Methods(http.MethodPost)
 	r.HandleFunc("/{ledger}/metadata", h.saveLedgerMetadata).Methods(http.MethodPut)
 	r.HandleFunc("/{ledger}/metadata/{key}", h.deleteLedgerMetadata).Methods(http.MethodDelete)
-	r.HandleFunc("/{ledger}/transactions", h.createTransaction).Methods(http.MethodPost)
 	r.HandleFunc("/{ledger}/transactions/{id}/revert", h.revertTransaction).Methods(http.MethodPost)
 	r.HandleFunc("/{ledger}/transactions/{id}/metadata", h.saveTransactionMetadata).Methods(http.MethodPost)
 	r.HandleFunc("/{ledger}/transactions/{id}/metadata/{key}", h.deleteTransactionMetadata).Methods(http.MethodDelete)
