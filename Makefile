@@ -14,6 +14,7 @@ test: postgres lint
 	@./scripts/test-deps.sh
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/numscript/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./domain/query/
+	$(GO) test -run '^$$' -fuzz '^FuzzQuickTransactionRequest$$' -fuzztime 10s ./handlers/ledgerv2/
 	$(GO) test -count=1 -race ./...
 
 ## bench: run ledgerbench against a freshly started Kontor and print a table

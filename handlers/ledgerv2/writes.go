@@ -82,7 +82,7 @@ type scriptRequest struct {
 
 func (h *Handler) createTransaction(w http.ResponseWriter, r *http.Request) {
 	var body transactionRequest
-	if err := api.DecodeJSON(r, &body, false); err != nil {
+	if err := decodeTransactionRequest(r, &body); err != nil {
 		writeError(w, r, err)
 		return
 	}
