@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,4 +112,55 @@ func TestStoreReopensItsPipe(t *testing.T) {
 	if want := int64(4 - failures); n != want || last != n {
 		t.Fatalf("%d transactions, last id %d; want %d, dense", n, last, want)
 	}
+}
+
+// TestLedgersBeyondMaxPipesWriteThroughThePool: with one pipe for the
+// store, the ledger written first holds it and another ledger's writes go
+// through the pool, in order, as fast as they come.
+func TestLedgersBeyondMaxPipesWriteThroughThePool(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	s := New(pool, Options{MaxPipes: 1})
+	t.Cleanup(s.Close)
+	for _, name := range []string{"first", "second"} {
+		if _, err := s.CreateLedger(ctx, name, ledger.LedgerConfiguration{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(name string, n int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.Execute(ctx, name, Request{Command: ledger.CreateTransaction{Postings: send("world", "users:1", 1, "USD")}})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write("first", 1)
+	if len(s.pipes) != 1 {
+		t.Fatalf("%d pipes open after the first ledger's write, want 1", len(s.pipes))
+	}
+	write("second", 50)
+	if len(s.pipes) != 1 {
+		t.Fatalf("%d pipes open, want still 1", len(s.pipes))
+	}
+	var n, last int64
+	if err := pool.QueryRow(ctx, `SELECT count(*), max(id) FROM _default.transactions WHERE ledger = 'second'`).Scan(&n, &last); err != nil {
+		t.Fatal(err)
+	}
+	if n != 50 || last != 50 {
+		t.Fatalf("second ledger: %d transactions, last id %d; want 50 and 50", n, last)
+	}
+	verifyChainOf(t, pool, "second")
 }

@@ -207,7 +207,7 @@ func prepareBatch(t *testing.T, s *Store, parent *batch, reqs ...Request) (*sequ
 	if err != nil {
 		t.Fatal(err)
 	}
-	seq := newSequencer(s.pool, l, s.opts, s.metrics)
+	seq := newSequencer(s.pool, l, s.opts, s.metrics, s.pipes)
 	if parent != nil {
 		seq.cache = parent.cache
 	}

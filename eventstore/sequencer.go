@@ -43,6 +43,8 @@ type sequencer struct {
 	descriptions map[string]*pgconn.StatementDescription
 	connConfig   *pgconn.Config
 	pipe         *pipe
+	// slots holds a slot for each pipe the store's sequencers have open.
+	slots chan struct{}
 }
 
 // pipeIdle is how long a ledger's pipe stays open with nothing to write.
@@ -71,7 +73,7 @@ type outcome struct {
 	group []outcome
 }
 
-func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics) *sequencer {
+func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics, slots chan struct{}) *sequencer {
 	return &sequencer{
 		pool:    pool,
 		ledger:  l,
@@ -87,6 +89,7 @@ func newSequencer(pool *pgxpool.Pool, l ledger.Ledger, opts Options, m *metrics)
 		types:        pgtype.NewMap(),
 		descriptions: map[string]*pgconn.StatementDescription{},
 		connConfig:   pool.Config().ConnConfig.Config.Copy(),
+		slots:        slots,
 	}
 }
 
@@ -281,10 +284,11 @@ func (s *sequencer) prepare(reqs []*pending, parent *batch) (*batch, []outcome, 
 	return b, outcomes, nil
 }
 
-// launch writes b: a batch encoded in advance is sent on the pipe at
-// once, behind prev (the batch b builds on, nil when b builds on committed
-// state); a batch with back-dated moves is written once prev is. If prev
-// fails, b is stale. The callers are answered as soon as b commits.
+// launch writes b: a batch encoded in advance is sent on the ledger's
+// pipe at once, behind prev (the batch b builds on, nil when b builds on
+// committed state); without a pipe, or for a batch with back-dated moves,
+// it is written once prev is. If prev fails, b is stale. The callers are
+// answered as soon as b commits.
 func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *flight) *flight {
 	f := &flight{batch: b, reqs: reqs, outcomes: outcomes, done: make(chan struct{})}
 	start := time.Now()
@@ -309,7 +313,11 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *
 				return
 			}
 		}
-		if sent == nil {
+		switch {
+		case sent != nil:
+		case b.pipeline != nil:
+			f.err = staleOr(s.sendPooled(ctx, b.wire))
+		default:
 			f.err = s.write(ctx, b)
 		}
 		switch {
@@ -335,20 +343,51 @@ func (s *sequencer) launch(b *batch, reqs []*pending, outcomes []outcome, prev *
 
 // send writes b, encoded in advance, on the ledger's pipe — the ledger's
 // lock, the check that the ledger still ends with b's base log, the
-// inserts — opening the pipe if needed.
+// inserts — opening the pipe if needed. It returns nil when the ledger has
+// no pipe and cannot open one (the store's pipes are all taken, or the
+// database refuses a connection): b then goes through the pool.
 func (s *sequencer) send(b *batch) (*pipe, <-chan error) {
-	if s.pipe == nil || s.pipe.broken() {
+	if s.pipe != nil && s.pipe.broken() {
+		s.closePipe()
+	}
+	if s.pipe == nil {
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			return nil, nil
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		p, err := dialPipe(ctx, s.connConfig)
 		if err != nil {
-			failed := make(chan error, 1)
-			failed <- err
-			return nil, failed
+			<-s.slots
+			slog.Warn("ledger writes through the pool", "ledger", s.ledger.Name, "error", err)
+			return nil, nil
 		}
 		s.pipe = p
 	}
 	return s.pipe, s.pipe.send(b.wire)
+}
+
+// sendPooled writes queries, encoded in advance, in one round trip on a
+// connection of the pool, which PostgreSQL runs as one implicit
+// transaction; each statement is prepared on the connection the first
+// time it is used there.
+func (s *sequencer) sendPooled(ctx context.Context, queries []wireQuery) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	batch := &pgconn.Batch{}
+	for _, q := range queries {
+		if _, err := conn.Conn().Prepare(ctx, q.name, q.sql); err != nil {
+			return err
+		}
+		batch.ExecPrepared(q.name, q.params, q.formats, nil)
+	}
+	_, err = conn.Conn().PgConn().ExecBatch(ctx, batch).ReadAll()
+	return err
 }
 
 // await waits for the outcome of a batch sent on p. A batch that fails
@@ -369,11 +408,12 @@ func await(ctx context.Context, p *pipe, sent <-chan error) error {
 	return err
 }
 
-// closePipe closes the ledger's pipe, if open.
+// closePipe closes the ledger's pipe, if open, and gives its slot back.
 func (s *sequencer) closePipe() {
 	if s.pipe != nil {
 		s.pipe.close()
 		s.pipe = nil
+		<-s.slots
 	}
 }
 

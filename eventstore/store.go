@@ -42,6 +42,10 @@ type Options struct {
 	// Committed, when set, is called after each batch that wrote logs
 	// commits (the outbox relay's wake-up); it must not block.
 	Committed func()
+	// MaxPipes bounds the ledgers writing through a connection of their
+	// own (a pipe) at once, outside the pool; the others write through the
+	// pool, one batch after the other. Default 16.
+	MaxPipes int
 }
 
 func (o *Options) setDefaults() {
@@ -54,6 +58,9 @@ func (o *Options) setDefaults() {
 	if o.MaxCachedBalances <= 0 {
 		o.MaxCachedBalances = 1_000_000
 	}
+	if o.MaxPipes <= 0 {
+		o.MaxPipes = 16
+	}
 }
 
 // Store executes commands on the ledgers of one database.
@@ -61,6 +68,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	opts    Options
 	metrics *metrics
+
+	pipes chan struct{} // a slot per pipe open (see Options.MaxPipes)
 
 	mu         sync.Mutex
 	sequencers map[string]*sequencer
@@ -72,8 +81,8 @@ type Store struct {
 // New returns a store writing through pool.
 func New(pool *pgxpool.Pool, opts Options) *Store {
 	opts.setDefaults()
-	return &Store{pool: pool, opts: opts, metrics: newMetrics(opts.Registerer), sequencers: map[string]*sequencer{},
-		buckets: map[string]bool{}}
+	return &Store{pool: pool, opts: opts, metrics: newMetrics(opts.Registerer), pipes: make(chan struct{}, opts.MaxPipes),
+		sequencers: map[string]*sequencer{}, buckets: map[string]bool{}}
 }
 
 // Close stops every sequencer after the batch it is writing.
@@ -184,7 +193,7 @@ func (s *Store) sequencer(ctx context.Context, name string) (*sequencer, error) 
 	if seq, ok := s.sequencers[name]; ok {
 		return seq, nil
 	}
-	seq = newSequencer(s.pool, l, s.opts, s.metrics)
+	seq = newSequencer(s.pool, l, s.opts, s.metrics, s.pipes)
 	s.sequencers[name] = seq
 	s.wg.Add(1)
 	go func() {
