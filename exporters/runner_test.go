@@ -371,6 +371,9 @@ func TestUpdatedExporterRestartsItsPipelinesFromTheCheckpoint(t *testing.T) {
 	p := e.pipeline(DriverHTTP, first.config(100))
 	e.write(3)
 	waitIDs(t, "first exporter", first.ids, seq(1, 3))
+	// Delivery is at least once: the checkpoint follows the push, and an
+	// update before it lands would send 1..3 again.
+	waitCheckpoint(t, e, p, 3)
 	err := e.store.UpdateExporter(ctx, p.ExporterID, Config{Driver: DriverHTTP, Config: json.RawMessage(second.config(100))})
 	if err != nil {
 		t.Fatal(err)
