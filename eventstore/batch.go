@@ -558,9 +558,9 @@ func (b *batch) insertTransaction(tx ledger.Transaction) *ledger.Transaction {
 		}
 		b.lastMoveSeq++
 		m := move{seq: b.lastMoveSeq, txID: tx.ID, account: account, asset: asset, amount: amount,
-			isSource: isSource, effective: effective, pcv: v.Copy(), tx: created}
+			isSource: isSource, effective: effective, pcv: v, tx: created}
 		if withEffective && !backDated {
-			pcev := v.Copy()
+			pcev := v
 			m.pcev = &pcev
 		}
 		if i, ok := lastMove[k]; ok {
@@ -616,10 +616,13 @@ func (b *batch) commit() {
 	}
 }
 
-// put sets the volumes of account in asset in p to a copy of v.
+// put sets the volumes of account in asset in p to v. Volumes are never
+// changed in place (a change makes new amounts), so they are shared: the
+// balance, the transaction's post-commit volumes and its moves hold the
+// same v.
 func put(p ledger.PostCommitVolumes, account, asset string, v ledger.Volumes) {
 	if p[account] == nil {
 		p[account] = ledger.VolumesByAssets{}
 	}
-	p[account][asset] = v.Copy()
+	p[account][asset] = v
 }
