@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
@@ -36,9 +35,8 @@ func (r *Reader) ExportLogs(ctx context.Context, name string, w io.Writer) (n in
 		l.Name).Scan(&last); err != nil {
 		return 0, err
 	}
-	sel := t.expand(`SELECT id, type, data, date, coalesce(idempotency_key, ''), coalesce(idempotency_hash, ''),
-		hash, coalesce(schema_version, '') FROM {logs}
-		WHERE ledger = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4`)
+	sel := t.expand(`SELECT ` + logColumns + ` FROM {logs} g
+		WHERE g.ledger = $1 AND g.id > $2 AND g.id <= $3 ORDER BY g.id LIMIT $4`)
 	out := bufio.NewWriterSize(w, 64<<10)
 	var line []byte
 	for after := int64(0); after < last; {
@@ -48,26 +46,14 @@ func (r *Reader) ExportLogs(ctx context.Context, name string, w io.Writer) (n in
 		}
 		read := 0
 		for rows.Next() {
-			var (
-				id                  int64
-				typ, ik, ih, schema string
-				data, hash          []byte
-				date                time.Time
-			)
-			if err := rows.Scan(&id, &typ, &data, &date, &ik, &ih, &hash, &schema); err != nil {
+			log, err := scanLog(rows)
+			if err != nil {
 				rows.Close()
 				return n, err
 			}
-			payload, err := ledger.DecodePayload(ledger.LogType(typ), data)
-			if err != nil {
-				rows.Close()
-				return n, fmt.Errorf("log %d: %w", id, err)
-			}
-			log := ledger.Log{ID: uint64(id), Data: payload, Date: ledger.NewTime(date), IdempotencyKey: ik,
-				IdempotencyHash: ih, Hash: hash, SchemaVersion: schema}
 			if line, err = log.MarshalJSON(); err != nil {
 				rows.Close()
-				return n, fmt.Errorf("log %d: %w", id, err)
+				return n, fmt.Errorf("log %d: %w", log.ID, err)
 			}
 			if _, err := out.Write(append(line, '\n')); err != nil {
 				rows.Close()
@@ -75,7 +61,7 @@ func (r *Reader) ExportLogs(ctx context.Context, name string, w io.Writer) (n in
 			}
 			n++
 			read++
-			after = id
+			after = int64(log.ID)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -157,8 +143,8 @@ func (r *Reader) VerifyLogs(ctx context.Context, name string, from, to uint64) (
 			return v, err
 		}
 	}
-	sel := t.expand(`SELECT id, type, date, data, hash, coalesce(idempotency_key, '') FROM {logs}
-		WHERE ledger = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4`)
+	sel := t.expand(`SELECT ` + logColumns + ` FROM {logs} g
+		WHERE g.ledger = $1 AND g.id > $2 AND g.id <= $3 ORDER BY g.id LIMIT $4`)
 	for after := int64(from) - 1; ; {
 		rows, err := r.pool.Query(ctx, sel, l.Name, after, upper, exportPageSize)
 		if err != nil {
@@ -166,36 +152,26 @@ func (r *Reader) VerifyLogs(ctx context.Context, name string, from, to uint64) (
 		}
 		read := 0
 		for rows.Next() {
-			var (
-				id         int64
-				typ, ik    string
-				date       time.Time
-				data, hash []byte
-			)
-			if err := rows.Scan(&id, &typ, &date, &data, &hash, &ik); err != nil {
+			log, err := scanLog(rows)
+			if err != nil {
 				rows.Close()
 				return v, err
 			}
 			read++
-			after = id
+			after = int64(log.ID)
 			v.Checked++
-			payload, err := ledger.DecodePayload(ledger.LogType(typ), data)
+			memento, err := log.Memento()
 			if err != nil {
 				rows.Close()
-				return v, fmt.Errorf("log %d: %w", id, err)
+				return v, fmt.Errorf("log %d: %w", log.ID, err)
 			}
-			memento, err := ledger.Log{ID: uint64(id), Data: payload}.Memento()
-			if err != nil {
+			expected := ledger.HashMemento(previous, log.Type(), memento, log.Date, log.IdempotencyKey)
+			if !bytes.Equal(expected, log.Hash) {
 				rows.Close()
-				return v, fmt.Errorf("log %d: %w", id, err)
-			}
-			expected := ledger.HashMemento(previous, ledger.LogType(typ), memento, ledger.NewTime(date), ik)
-			if !bytes.Equal(expected, hash) {
-				rows.Close()
-				v.Break = &ledger.ChainBreak{LogID: uint64(id), Expected: expected, Got: hash}
+				v.Break = &ledger.ChainBreak{LogID: log.ID, Expected: expected, Got: log.Hash}
 				return v, nil
 			}
-			v.LastID, v.LastHash, previous = uint64(id), hash, hash
+			v.LastID, v.LastHash, previous = log.ID, log.Hash, log.Hash
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -53,26 +53,34 @@ func (r *Reader) Logs(ctx context.Context, name string, q ListQuery) (api.Cursor
 	if q.OOT != nil {
 		cond += " AND g.date >= " + b.bind(q.OOT.Time)
 	}
-	sel := tablesOf(l).expand(`SELECT g.id, g.type, g.data, g.date, coalesce(g.idempotency_key, ''),
-		coalesce(g.idempotency_hash, ''), g.hash, coalesce(g.schema_version, '') FROM {logs} g WHERE ` + cond)
+	sel := tablesOf(l).expand(`SELECT ` + logColumns + ` FROM {logs} g WHERE ` + cond)
 	return page(ctx, r.pool, logsSpec, q, b, sel, func(rows pgx.Rows) (ledger.Log, int64, error) {
-		var (
-			id                  int64
-			typ, ik, ih, schema string
-			data, hash          []byte
-			date                time.Time
-			log                 ledger.Log
-		)
-		if err := rows.Scan(&id, &typ, &data, &date, &ik, &ih, &hash, &schema); err != nil {
-			return log, 0, err
-		}
-		// Decoded into its payload type, the log renders the reference's JSON.
-		var err error
-		if log.Data, err = ledger.DecodePayload(ledger.LogType(typ), data); err != nil {
-			return log, 0, fmt.Errorf("log %d: %w", id, err)
-		}
-		log.ID, log.Date, log.Hash = uint64(id), ledger.NewTime(date), hash
-		log.IdempotencyKey, log.IdempotencyHash, log.SchemaVersion = ik, ih, schema
-		return log, id, nil
+		log, err := scanLog(rows)
+		return log, int64(log.ID), err
 	})
+}
+
+// logColumns are the columns of the logs table, aliased g, that scanLog
+// reads.
+const logColumns = `g.id, g.type, g.data, g.date, coalesce(g.idempotency_key, ''),
+	coalesce(g.idempotency_hash, ''), g.hash, coalesce(g.schema_version, '')`
+
+// scanLog reads a log selected by logColumns. Decoded into its payload
+// type, the log renders the reference's JSON.
+func scanLog(row pgx.Row) (ledger.Log, error) {
+	var (
+		id                  int64
+		typ, ik, ih, schema string
+		data, hash          []byte
+		date                time.Time
+	)
+	if err := row.Scan(&id, &typ, &data, &date, &ik, &ih, &hash, &schema); err != nil {
+		return ledger.Log{}, err
+	}
+	payload, err := ledger.DecodePayload(ledger.LogType(typ), data)
+	if err != nil {
+		return ledger.Log{}, fmt.Errorf("log %d: %w", id, err)
+	}
+	return ledger.Log{ID: uint64(id), Data: payload, Date: ledger.NewTime(date), IdempotencyKey: ik,
+		IdempotencyHash: ih, Hash: hash, SchemaVersion: schema}, nil
 }
