@@ -9,12 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/handlers/middleware"
+	"github.com/kontorhq/kontor/handlers/route"
 	"github.com/kontorhq/kontor/platform/api"
 )
 
@@ -33,7 +33,7 @@ type Module interface {
 	Version() string
 	// Mount adds the module's routes to r, whose paths are relative to
 	// /api/<Name>.
-	Mount(r *mux.Router)
+	Mount(r *route.Router)
 	// Health returns nil when the module can serve requests.
 	Health(ctx context.Context) error
 }
@@ -53,41 +53,28 @@ func New(opts Options, modules ...Module) http.Handler {
 	}
 	metrics := middleware.NewMetrics(opts.Registry)
 
-	r := mux.NewRouter()
-	r.Use(middleware.RecordRoute, middleware.LimitBody(opts.MaxBodyBytes))
-	r.NotFoundHandler = http.HandlerFunc(notFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
-	r.Handle("/metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
-	r.HandleFunc("/versions", versions(opts, byName)).Methods(http.MethodGet)
+	r := route.New(opts.MaxBodyBytes)
+	r.Any("/", notFound)
+	r.Handle(http.MethodGet, "/metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}).ServeHTTP)
+	r.Handle(http.MethodGet, "/versions", versions(opts, byName))
 
 	for _, name := range Modules {
-		sub := r.PathPrefix("/api/" + name).Subrouter()
-		sub.NotFoundHandler = r.NotFoundHandler
+		sub := r.Prefix("/api/" + name)
 		m, ok := byName[name]
 		if !ok {
-			sub.PathPrefix("/").HandlerFunc(notImplemented(name))
-			sub.Handle("", notImplemented(name))
+			sub.Any("", notImplemented(name))
+			sub.Any("/", notImplemented(name))
 			continue
 		}
-		sub.HandleFunc("/_info", info(m)).Methods(http.MethodGet)
-		sub.HandleFunc("/_healthcheck", healthcheck(m)).Methods(http.MethodGet)
+		sub.Handle(http.MethodGet, "/_info", info(m))
+		sub.Handle(http.MethodGet, "/_healthcheck", healthcheck(m))
 		m.Mount(sub)
 	}
-
-	var h http.Handler = r
-	h = middleware.Recover(h)
-	return metrics.Handler(h)
+	return metrics.Handler(middleware.Recover(r.Mux()))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
 	api.WriteError(w, r, domain.Errorf(domain.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
-}
-
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	api.WriteJSON(w, http.StatusMethodNotAllowed, api.ErrorBody{
-		ErrorCode:    domain.CodeValidation,
-		ErrorMessage: "method " + r.Method + " is not allowed on " + r.URL.Path,
-	})
 }
 
 func notImplemented(module string) http.HandlerFunc {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kontorhq/kontor/handlers/route"
 	"github.com/kontorhq/kontor/platform/api"
 )
 
@@ -25,19 +25,19 @@ type fakeModule struct {
 func (m fakeModule) Name() string                 { return m.name }
 func (m fakeModule) Version() string              { return "v9.9.9" }
 func (m fakeModule) Health(context.Context) error { return m.health }
-func (m fakeModule) Mount(r *mux.Router) {
-	r.HandleFunc("/things/{id}", func(w http.ResponseWriter, r *http.Request) {
-		api.Ok(w, map[string]string{"id": mux.Vars(r)["id"]})
-	}).Methods(http.MethodGet)
-	r.HandleFunc("/things", func(w http.ResponseWriter, r *http.Request) {
+func (m fakeModule) Mount(r *route.Router) {
+	r.Handle(http.MethodGet, "/things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		api.Ok(w, map[string]string{"id": r.PathValue("id")})
+	})
+	r.Handle(http.MethodPost, "/things", func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		if err := api.DecodeJSON(r, &body, false); err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
 		api.Created(w, body)
-	}).Methods(http.MethodPost)
-	r.HandleFunc("/panic", func(http.ResponseWriter, *http.Request) {
+	})
+	r.Any("/panic", func(http.ResponseWriter, *http.Request) {
 		panic("secret internal state")
 	})
 }
@@ -118,6 +118,10 @@ func TestModuleRoutes(t *testing.T) {
 		if rec.Code != 501 || errorCode(t, rec) != "NOT_IMPLEMENTED" {
 			t.Errorf("%s: got %d %s, want 501 NOT_IMPLEMENTED", path, rec.Code, rec.Body)
 		}
+	}
+	if rec := do(h, "DELETE", "/api/ledger/things/42", ""); rec.Code != 405 || errorCode(t, rec) != "VALIDATION" ||
+		rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("method not allowed: %d %q %s", rec.Code, rec.Header().Get("Allow"), rec.Body)
 	}
 	for _, path := range []string{"/nowhere", "/api/ledger/unknown", "/api/unknown/x"} {
 		rec := do(h, "GET", path, "")

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
 	"github.com/kontorhq/kontor/eventstore"
@@ -83,7 +81,7 @@ type bulkResult struct {
 // 200, or 400 when any element failed. Without continueOnFailure, the
 // elements after a failure are not run. A malformed body runs nothing.
 func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
-	name := mux.Vars(r)["ledger"]
+	name := r.PathValue("ledger")
 	if _, err := h.reader.Ledger(r.Context(), name); err != nil {
 		writeError(w, r, err)
 		return

@@ -8,12 +8,11 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
 	"github.com/kontorhq/kontor/eventstore"
 	"github.com/kontorhq/kontor/exporters"
+	"github.com/kontorhq/kontor/handlers/route"
 	"github.com/kontorhq/kontor/platform/api"
 	"github.com/kontorhq/kontor/projections"
 )
@@ -56,12 +55,12 @@ func New(store *eventstore.Store, reader *projections.Reader, version string) *H
 }
 
 // Mount adds the v2 routes to r (paths relative to /v2).
-func (h *Handler) Mount(r *mux.Router) {
+func (h *Handler) Mount(r *route.Router) {
 	h.mountWrites(r) // first: creating transactions is the hot path
 	h.mountReads(r)
 	h.mountPipelines(r)
 	for _, path := range []string{"/{ledger}/schemas", "/{ledger}/schemas/{version}", "/{ledger}/queries/{id}/run"} {
-		r.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		r.Any(path, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, domain.Errorf(domain.CodeNotImplemented,
 				"%s %s: schemas and query templates are not implemented by this Kontor version", r.Method, r.URL.Path))
 		})

@@ -5,24 +5,22 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kontorhq/kontor/domain"
-	"github.com/kontorhq/kontor/handlers/middleware"
+	"github.com/kontorhq/kontor/handlers/route"
 )
 
 // mountLogs adds the log export, import and chain verification routes.
-func (h *Handler) mountLogs(r *mux.Router) {
-	r.HandleFunc("/{ledger}/logs/export", h.exportLogs).Methods(http.MethodPost)
-	middleware.Streaming(r.HandleFunc("/{ledger}/logs/import", h.importLogs).Methods(http.MethodPost), "ledger-v2-logs-import")
-	r.HandleFunc("/{ledger}/logs/verify", h.verifyLogs).Methods(http.MethodGet)
+func (h *Handler) mountLogs(r *route.Router) {
+	r.Handle(http.MethodPost, "/{ledger}/logs/export", h.exportLogs)
+	r.Stream(http.MethodPost, "/{ledger}/logs/import", h.importLogs)
+	r.Handle(http.MethodGet, "/{ledger}/logs/verify", h.verifyLogs)
 }
 
 // importLogs is POST /v2/{ledger}/logs/import: the body, an export (one
 // log per line), is replayed into the ledger, which must have no logs; 204
 // once every log is in, else nothing of it is (400 IMPORT names the log).
 func (h *Handler) importLogs(w http.ResponseWriter, r *http.Request) {
-	name := mux.Vars(r)["ledger"]
+	name := r.PathValue("ledger")
 	n, err := h.store.Import(r.Context(), name, r.Body, func(done int) {
 		if done%importProgressEvery == 0 {
 			slog.InfoContext(r.Context(), "importing logs", "ledger", name, "imported", done)
@@ -46,13 +44,13 @@ const importProgressEvery = 100_000
 // truncated stream rather than a complete one.
 func (h *Handler) exportLogs(w http.ResponseWriter, r *http.Request) {
 	fw := &flushWriter{w: w, rc: http.NewResponseController(w)}
-	n, err := h.reader.ExportLogs(r.Context(), mux.Vars(r)["ledger"], fw)
+	n, err := h.reader.ExportLogs(r.Context(), r.PathValue("ledger"), fw)
 	if err != nil {
 		if !fw.started {
 			writeError(w, r, err)
 			return
 		}
-		slog.ErrorContext(r.Context(), "log export failed", "ledger", mux.Vars(r)["ledger"], "exported", n, "error", err)
+		slog.ErrorContext(r.Context(), "log export failed", "ledger", r.PathValue("ledger"), "exported", n, "error", err)
 		panic(http.ErrAbortHandler)
 	}
 	fw.start()
@@ -102,7 +100,7 @@ func (h *Handler) verifyLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, domain.Errorf(domain.CodeValidation, "to (%d) is before from (%d)", to, from))
 		return
 	}
-	v, err := h.reader.VerifyLogs(r.Context(), mux.Vars(r)["ledger"], from, to)
+	v, err := h.reader.VerifyLogs(r.Context(), r.PathValue("ledger"), from, to)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -4,9 +4,8 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kontorhq/kontor/domain"
+	"github.com/kontorhq/kontor/handlers/route"
 )
 
 // Module is the ledger as the gateway mounts it under /api/ledger: the v2
@@ -33,9 +32,9 @@ func (m *Module) Version() string { return m.version }
 func (m *Module) Health(ctx context.Context) error { return m.health(ctx) }
 
 // Mount implements gateway.Module.
-func (m *Module) Mount(r *mux.Router) {
-	m.handler.Mount(r.PathPrefix("/v2").Subrouter())
-	r.PathPrefix("/").HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (m *Module) Mount(r *route.Router) {
+	m.handler.Mount(r.Prefix("/v2"))
+	r.Any("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, domain.Errorf(domain.CodeNotImplemented,
 			"%s %s is not implemented by this Kontor version (ledger v2 is served under /api/ledger/v2)", r.Method, r.URL.Path))
 	})

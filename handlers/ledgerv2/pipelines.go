@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/exporters"
+	"github.com/kontorhq/kontor/handlers/route"
 	"github.com/kontorhq/kontor/platform/api"
 )
 
@@ -19,26 +18,22 @@ func (h *Handler) WithPipelines(store *exporters.Store) *Handler {
 	return h
 }
 
-func (h *Handler) mountPipelines(r *mux.Router) {
+func (h *Handler) mountPipelines(r *route.Router) {
 	if h.pipelines == nil {
 		return
 	}
-	r.HandleFunc("/_/exporters", h.listExporters).Methods(http.MethodGet)
-	r.HandleFunc("/_/exporters", h.createExporter).Methods(http.MethodPost)
-	r.HandleFunc("/_/exporters/{exporterID}", h.getExporter).Methods(http.MethodGet)
-	r.HandleFunc("/_/exporters/{exporterID}", h.updateExporter).Methods(http.MethodPut)
-	r.HandleFunc("/_/exporters/{exporterID}", h.deleteExporter).Methods(http.MethodDelete)
-	r.HandleFunc("/{ledger}/pipelines", h.listPipelines).Methods(http.MethodGet)
-	r.HandleFunc("/{ledger}/pipelines", h.createPipeline).Methods(http.MethodPost)
-	r.HandleFunc("/{ledger}/pipelines/{pipelineID}", h.getPipeline).Methods(http.MethodGet)
-	r.HandleFunc("/{ledger}/pipelines/{pipelineID}", h.pipelineAction(h.pipelines.DeletePipeline, http.StatusNoContent)).
-		Methods(http.MethodDelete)
-	r.HandleFunc("/{ledger}/pipelines/{pipelineID}/start", h.pipelineAction(h.pipelines.StartPipeline, http.StatusAccepted)).
-		Methods(http.MethodPost)
-	r.HandleFunc("/{ledger}/pipelines/{pipelineID}/stop", h.pipelineAction(h.pipelines.StopPipeline, http.StatusAccepted)).
-		Methods(http.MethodPost)
-	r.HandleFunc("/{ledger}/pipelines/{pipelineID}/reset", h.pipelineAction(h.pipelines.ResetPipeline, http.StatusAccepted)).
-		Methods(http.MethodPost)
+	r.Handle(http.MethodGet, "/_/exporters", h.listExporters)
+	r.Handle(http.MethodPost, "/_/exporters", h.createExporter)
+	r.Handle(http.MethodGet, "/_/exporters/{exporterID}", h.getExporter)
+	r.Handle(http.MethodPut, "/_/exporters/{exporterID}", h.updateExporter)
+	r.Handle(http.MethodDelete, "/_/exporters/{exporterID}", h.deleteExporter)
+	r.Handle(http.MethodGet, "/{ledger}/pipelines", h.listPipelines)
+	r.Handle(http.MethodPost, "/{ledger}/pipelines", h.createPipeline)
+	r.Handle(http.MethodGet, "/{ledger}/pipelines/{pipelineID}", h.getPipeline)
+	r.Handle(http.MethodDelete, "/{ledger}/pipelines/{pipelineID}", h.pipelineAction(h.pipelines.DeletePipeline, http.StatusNoContent))
+	r.Handle(http.MethodPost, "/{ledger}/pipelines/{pipelineID}/start", h.pipelineAction(h.pipelines.StartPipeline, http.StatusAccepted))
+	r.Handle(http.MethodPost, "/{ledger}/pipelines/{pipelineID}/stop", h.pipelineAction(h.pipelines.StopPipeline, http.StatusAccepted))
+	r.Handle(http.MethodPost, "/{ledger}/pipelines/{pipelineID}/reset", h.pipelineAction(h.pipelines.ResetPipeline, http.StatusAccepted))
 }
 
 // exporterRequest is the body of POST /_/exporters and PUT
@@ -83,7 +78,7 @@ func (h *Handler) listExporters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) getExporter(w http.ResponseWriter, r *http.Request) {
-	e, err := h.pipelines.Exporter(r.Context(), mux.Vars(r)["exporterID"])
+	e, err := h.pipelines.Exporter(r.Context(), r.PathValue("exporterID"))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -94,7 +89,7 @@ func (h *Handler) getExporter(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) updateExporter(w http.ResponseWriter, r *http.Request) {
 	cfg, err := exporterRequest(r)
 	if err == nil {
-		err = h.pipelines.UpdateExporter(r.Context(), mux.Vars(r)["exporterID"], cfg)
+		err = h.pipelines.UpdateExporter(r.Context(), r.PathValue("exporterID"), cfg)
 	}
 	if err != nil {
 		writeError(w, r, err)
@@ -104,7 +99,7 @@ func (h *Handler) updateExporter(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteExporter(w http.ResponseWriter, r *http.Request) {
-	if err := h.pipelines.DeleteExporter(r.Context(), mux.Vars(r)["exporterID"]); err != nil {
+	if err := h.pipelines.DeleteExporter(r.Context(), r.PathValue("exporterID")); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -114,7 +109,7 @@ func (h *Handler) deleteExporter(w http.ResponseWriter, r *http.Request) {
 // pipelineLedger returns the request's ledger, LEDGER_NOT_FOUND when it
 // does not exist.
 func (h *Handler) pipelineLedger(r *http.Request) (string, error) {
-	l, err := h.reader.Ledger(r.Context(), mux.Vars(r)["ledger"])
+	l, err := h.reader.Ledger(r.Context(), r.PathValue("ledger"))
 	return l.Name, err
 }
 
@@ -166,7 +161,7 @@ func (h *Handler) getPipeline(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p, err := h.pipelines.Pipeline(r.Context(), name, mux.Vars(r)["pipelineID"])
+	p, err := h.pipelines.Pipeline(r.Context(), name, r.PathValue("pipelineID"))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -180,7 +175,7 @@ func (h *Handler) pipelineAction(action func(ctx context.Context, ledger, id str
 	return func(w http.ResponseWriter, r *http.Request) {
 		name, err := h.pipelineLedger(r)
 		if err == nil {
-			err = action(r.Context(), name, mux.Vars(r)["pipelineID"])
+			err = action(r.Context(), name, r.PathValue("pipelineID"))
 		}
 		if err != nil {
 			writeError(w, r, err)

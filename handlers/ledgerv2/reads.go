@@ -4,30 +4,29 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/query"
+	"github.com/kontorhq/kontor/handlers/route"
 	"github.com/kontorhq/kontor/projections"
 )
 
-func (h *Handler) mountReads(r *mux.Router) {
+func (h *Handler) mountReads(r *route.Router) {
 	get, head := http.MethodGet, http.MethodHead
-	r.HandleFunc("/_info", h.serverInfo).Methods(get)
-	r.HandleFunc("", h.listLedgers).Methods(get)
-	r.HandleFunc("/", h.listLedgers).Methods(get)
-	r.HandleFunc("/{ledger}", h.getLedger).Methods(get)
-	r.HandleFunc("/{ledger}/_info", h.ledgerInfo).Methods(get)
-	r.HandleFunc("/{ledger}/stats", h.stats).Methods(get)
-	r.HandleFunc("/{ledger}/transactions", h.listTransactions).Methods(get)
-	r.HandleFunc("/{ledger}/transactions", h.countTransactions).Methods(head)
-	r.HandleFunc("/{ledger}/transactions/{id}", h.getTransaction).Methods(get)
-	r.HandleFunc("/{ledger}/accounts", h.listAccounts).Methods(get)
-	r.HandleFunc("/{ledger}/accounts", h.countAccounts).Methods(head)
-	r.HandleFunc("/{ledger}/accounts/{address}", h.getAccount).Methods(get)
-	r.HandleFunc("/{ledger}/aggregate/balances", h.aggregateBalances).Methods(get)
-	r.HandleFunc("/{ledger}/volumes", h.listVolumes).Methods(get)
-	r.HandleFunc("/{ledger}/logs", h.listLogs).Methods(get)
+	r.Handle(get, "/_info", h.serverInfo)
+	r.Handle(get, "", h.listLedgers)
+	r.Handle(get, "/", h.listLedgers)
+	r.Handle(get, "/{ledger}", h.getLedger)
+	r.Handle(get, "/{ledger}/_info", h.ledgerInfo)
+	r.Handle(get, "/{ledger}/stats", h.stats)
+	r.Handle(get, "/{ledger}/transactions", h.listTransactions)
+	r.Handle(head, "/{ledger}/transactions", h.countTransactions)
+	r.Handle(get, "/{ledger}/transactions/{id}", h.getTransaction)
+	r.Handle(get, "/{ledger}/accounts", h.listAccounts)
+	r.Handle(head, "/{ledger}/accounts", h.countAccounts)
+	r.Handle(get, "/{ledger}/accounts/{address}", h.getAccount)
+	r.Handle(get, "/{ledger}/aggregate/balances", h.aggregateBalances)
+	r.Handle(get, "/{ledger}/volumes", h.listVolumes)
+	r.Handle(get, "/{ledger}/logs", h.listLogs)
 	h.mountLogs(r)
 }
 
@@ -72,7 +71,7 @@ func (h *Handler) listLedgers(w http.ResponseWriter, r *http.Request) {
 // getLedger answers 404 NOT_FOUND for an unknown ledger, as the reference
 // does on this route (other routes say LEDGER_NOT_FOUND).
 func (h *Handler) getLedger(w http.ResponseWriter, r *http.Request) {
-	l, err := h.reader.Ledger(r.Context(), mux.Vars(r)["ledger"])
+	l, err := h.reader.Ledger(r.Context(), r.PathValue("ledger"))
 	if domain.ErrorCode(err) == domain.CodeLedgerNotFound {
 		err = domain.Errorf(domain.CodeNotFound, "not found")
 	}
@@ -84,7 +83,7 @@ func (h *Handler) getLedger(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) ledgerInfo(w http.ResponseWriter, r *http.Request) {
-	info, err := h.reader.LedgerInfo(r.Context(), mux.Vars(r)["ledger"])
+	info, err := h.reader.LedgerInfo(r.Context(), r.PathValue("ledger"))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -93,7 +92,7 @@ func (h *Handler) ledgerInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) stats(w http.ResponseWriter, r *http.Request) {
-	stats, err := h.reader.Stats(r.Context(), mux.Vars(r)["ledger"])
+	stats, err := h.reader.Stats(r.Context(), r.PathValue("ledger"))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -119,7 +118,7 @@ func (h *Handler) listTransactions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	c, err := h.reader.Transactions(r.Context(), mux.Vars(r)["ledger"], q)
+	c, err := h.reader.Transactions(r.Context(), r.PathValue("ledger"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -133,7 +132,7 @@ func (h *Handler) countTransactions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	n, err := h.reader.CountTransactions(r.Context(), mux.Vars(r)["ledger"], q)
+	n, err := h.reader.CountTransactions(r.Context(), r.PathValue("ledger"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -152,7 +151,7 @@ func (h *Handler) getTransaction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	tx, err := h.reader.Transaction(r.Context(), mux.Vars(r)["ledger"], id, q)
+	tx, err := h.reader.Transaction(r.Context(), r.PathValue("ledger"), id, q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -166,7 +165,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	c, err := h.reader.Accounts(r.Context(), mux.Vars(r)["ledger"], q)
+	c, err := h.reader.Accounts(r.Context(), r.PathValue("ledger"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -180,7 +179,7 @@ func (h *Handler) countAccounts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	n, err := h.reader.CountAccounts(r.Context(), mux.Vars(r)["ledger"], q)
+	n, err := h.reader.CountAccounts(r.Context(), r.PathValue("ledger"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -194,8 +193,7 @@ func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	vars := mux.Vars(r)
-	a, err := h.reader.Account(r.Context(), vars["ledger"], vars["address"], q)
+	a, err := h.reader.Account(r.Context(), r.PathValue("ledger"), r.PathValue("address"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -217,7 +215,7 @@ func (h *Handler) aggregateBalances(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.UseInsertionDate = queryBool(r, "useInsertionDate") || queryBool(r, "use_insertion_date")
-	balances, err := h.reader.AggregatedBalances(r.Context(), mux.Vars(r)["ledger"], q)
+	balances, err := h.reader.AggregatedBalances(r.Context(), r.PathValue("ledger"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -249,7 +247,7 @@ func (h *Handler) listVolumes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	c, err := h.reader.Volumes(r.Context(), mux.Vars(r)["ledger"], q)
+	c, err := h.reader.Volumes(r.Context(), r.PathValue("ledger"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -263,7 +261,7 @@ func (h *Handler) listLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	c, err := h.reader.Logs(r.Context(), mux.Vars(r)["ledger"], q)
+	c, err := h.reader.Logs(r.Context(), r.PathValue("ledger"), q)
 	if err != nil {
 		writeError(w, r, err)
 		return

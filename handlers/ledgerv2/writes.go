@@ -6,25 +6,24 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gorilla/mux"
-
 	"github.com/kontorhq/kontor/domain"
 	"github.com/kontorhq/kontor/domain/ledger"
 	"github.com/kontorhq/kontor/eventstore"
+	"github.com/kontorhq/kontor/handlers/route"
 	"github.com/kontorhq/kontor/platform/api"
 )
 
-func (h *Handler) mountWrites(r *mux.Router) {
-	r.HandleFunc("/{ledger}/transactions", h.createTransaction).Methods(http.MethodPost) // first: the hot path
-	r.HandleFunc("/{ledger}", h.createLedger).Methods(http.MethodPost)
-	r.HandleFunc("/{ledger}/metadata", h.saveLedgerMetadata).Methods(http.MethodPut)
-	r.HandleFunc("/{ledger}/metadata/{key}", h.deleteLedgerMetadata).Methods(http.MethodDelete)
-	r.HandleFunc("/{ledger}/transactions/{id}/revert", h.revertTransaction).Methods(http.MethodPost)
-	r.HandleFunc("/{ledger}/transactions/{id}/metadata", h.saveTransactionMetadata).Methods(http.MethodPost)
-	r.HandleFunc("/{ledger}/transactions/{id}/metadata/{key}", h.deleteTransactionMetadata).Methods(http.MethodDelete)
-	r.HandleFunc("/{ledger}/accounts/{address}/metadata", h.saveAccountMetadata).Methods(http.MethodPost)
-	r.HandleFunc("/{ledger}/accounts/{address}/metadata/{key}", h.deleteAccountMetadata).Methods(http.MethodDelete)
-	r.HandleFunc("/{ledger}/_bulk", h.bulk).Methods(http.MethodPost)
+func (h *Handler) mountWrites(r *route.Router) {
+	r.Handle(http.MethodPost, "/{ledger}/transactions", h.createTransaction) // first: the hot path
+	r.Handle(http.MethodPost, "/{ledger}", h.createLedger)
+	r.Handle(http.MethodPut, "/{ledger}/metadata", h.saveLedgerMetadata)
+	r.Handle(http.MethodDelete, "/{ledger}/metadata/{key}", h.deleteLedgerMetadata)
+	r.Handle(http.MethodPost, "/{ledger}/transactions/{id}/revert", h.revertTransaction)
+	r.Handle(http.MethodPost, "/{ledger}/transactions/{id}/metadata", h.saveTransactionMetadata)
+	r.Handle(http.MethodDelete, "/{ledger}/transactions/{id}/metadata/{key}", h.deleteTransactionMetadata)
+	r.Handle(http.MethodPost, "/{ledger}/accounts/{address}/metadata", h.saveAccountMetadata)
+	r.Handle(http.MethodDelete, "/{ledger}/accounts/{address}/metadata/{key}", h.deleteAccountMetadata)
+	r.Handle(http.MethodPost, "/{ledger}/_bulk", h.bulk)
 }
 
 func (h *Handler) createLedger(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +32,7 @@ func (h *Handler) createLedger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if _, err := h.store.CreateLedger(r.Context(), mux.Vars(r)["ledger"], cfg); err != nil {
+	if _, err := h.store.CreateLedger(r.Context(), r.PathValue("ledger"), cfg); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -46,7 +45,7 @@ func (h *Handler) saveLedgerMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := h.store.SaveLedgerMetadata(r.Context(), mux.Vars(r)["ledger"], md); err != nil {
+	if err := h.store.SaveLedgerMetadata(r.Context(), r.PathValue("ledger"), md); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -54,8 +53,7 @@ func (h *Handler) saveLedgerMetadata(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteLedgerMetadata(w http.ResponseWriter, r *http.Request) {
-	vars := mux.Vars(r)
-	if err := h.store.DeleteLedgerMetadata(r.Context(), vars["ledger"], vars["key"]); err != nil {
+	if err := h.store.DeleteLedgerMetadata(r.Context(), r.PathValue("ledger"), r.PathValue("key")); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -224,7 +222,7 @@ func (h *Handler) deleteTransactionMetadata(w http.ResponseWriter, r *http.Reque
 		writeError(w, r, err)
 		return
 	}
-	operation, request, req := deleteMetadataCall(ledger.TransactionTarget(id), mux.Vars(r)["key"])
+	operation, request, req := deleteMetadataCall(ledger.TransactionTarget(id), r.PathValue("key"))
 	h.execute(w, r, operation, request, req, noContent(w))
 }
 
@@ -234,13 +232,12 @@ func (h *Handler) saveAccountMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	operation, request, req := saveMetadataCall(ledger.AccountTarget(mux.Vars(r)["address"]), md)
+	operation, request, req := saveMetadataCall(ledger.AccountTarget(r.PathValue("address")), md)
 	h.execute(w, r, operation, request, req, noContent(w))
 }
 
 func (h *Handler) deleteAccountMetadata(w http.ResponseWriter, r *http.Request) {
-	vars := mux.Vars(r)
-	operation, request, req := deleteMetadataCall(ledger.AccountTarget(vars["address"]), vars["key"])
+	operation, request, req := deleteMetadataCall(ledger.AccountTarget(r.PathValue("address")), r.PathValue("key"))
 	h.execute(w, r, operation, request, req, noContent(w))
 }
 
@@ -282,7 +279,7 @@ func (h *Handler) submit(r *http.Request, operation string, request any, req eve
 		return eventstore.Result{}, err
 	}
 	req.DryRun = queryBool(r, "dryRun")
-	return h.store.Execute(r.Context(), mux.Vars(r)["ledger"], req)
+	return h.store.Execute(r.Context(), r.PathValue("ledger"), req)
 }
 
 // withIdempotencyKey returns req with the idempotency key ik (when not
@@ -324,7 +321,7 @@ func noContent(w http.ResponseWriter) func(eventstore.Result) {
 }
 
 func transactionID(r *http.Request) (uint64, error) {
-	raw := mux.Vars(r)["id"]
+	raw := r.PathValue("id")
 	id, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil {
 		return 0, domain.Errorf(domain.CodeValidation, "invalid transaction id %q: want a non-negative integer", raw)

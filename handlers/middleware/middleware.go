@@ -1,9 +1,8 @@
 // Package middleware holds the HTTP middleware every Kontor API runs behind:
-// panic recovery, request body limits and Prometheus metrics.
+// panic recovery and Prometheus metrics.
 package middleware
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kontorhq/kontor/platform/api"
@@ -36,36 +34,6 @@ func Recover(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// LimitBody rejects bodies longer than limit bytes with 413: at once when the
-// request declares its length, else when the handler reads past it. It
-// runs on matched routes (as router middleware); a route marked Streaming
-// takes bodies of any size.
-func LimitBody(limit int64) mux.MiddlewareFunc {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if route := mux.CurrentRoute(r); route != nil && strings.HasPrefix(route.GetName(), streamingPrefix) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			if r.ContentLength > limit {
-				api.WriteError(w, r, &http.MaxBytesError{Limit: limit})
-				return
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-// streamingPrefix starts the name of the routes Streaming marks.
-const streamingPrefix = "streaming:"
-
-// Streaming marks route as reading its body as a stream of any size (a log
-// import): LimitBody leaves it alone. name must be unique among routes.
-func Streaming(route *mux.Route, name string) *mux.Route {
-	return route.Name(streamingPrefix + name)
 }
 
 // Metrics records request count and latency by route template, method and
@@ -93,35 +61,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // Handler wraps next so that each request is counted and timed. The route
-// label is the matched mux template, recorded by RecordRoute ("unmatched" for
-// unknown paths), so metrics stay bounded whatever paths clients send.
+// label is the pattern of the standard library mux route that matched, without
+// its method, so metrics stay bounded whatever paths clients send; requests
+// no route serves (those the catch-all "/" answers) are "unmatched".
 func (m *Metrics) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		route := "unmatched"
-		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, &route))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if i := strings.IndexByte(route, ' '); i >= 0 {
+			route = route[i+1:]
+		}
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
 		status := strconv.Itoa(sw.status)
 		m.requests.WithLabelValues(route, r.Method, status).Inc()
 		m.latency.WithLabelValues(route, r.Method, status).Observe(time.Since(start).Seconds())
-	})
-}
-
-type routeKey struct{}
-
-// RecordRoute is a mux middleware that tells Metrics.Handler which route
-// template matched the request.
-func RecordRoute(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if holder, ok := r.Context().Value(routeKey{}).(*string); ok {
-			if cur := mux.CurrentRoute(r); cur != nil {
-				if tpl, err := cur.GetPathTemplate(); err == nil {
-					*holder = tpl
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
 	})
 }
 
