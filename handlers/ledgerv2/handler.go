@@ -77,7 +77,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 func ok(w http.ResponseWriter, r *http.Request, status int, v any) {
 	if tx, isTx := v.(ledger.Transaction); isTx {
 		body, _ := tx.MarshalJSON()
-		write(w, r, status, append(append([]byte(`{"data":`), body...), '}'))
+		write(w, r, status, dataEnvelope(body))
 		return
 	}
 	respond(w, r, status, map[string]any{"data": v})
@@ -94,6 +94,18 @@ func respond(w http.ResponseWriter, r *http.Request, status int, envelope any) {
 	write(w, r, status, body)
 }
 
+// dataEnvelope returns {"data":v} for the JSON v, with room for write's
+// newline.
+func dataEnvelope(v []byte) []byte {
+	const open, end = `{"data":`, "}\n"
+	b := make([]byte, 0, len(open)+len(v)+len(end))
+	return append(append(append(b, open...), v...), '}')
+}
+
+// jsonContentType is the Content-Type header of every body write sends,
+// shared: net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
 // write sends a JSON body, amounts as strings when the request carries
 // Formance-Bigint-As-String.
 func write(w http.ResponseWriter, r *http.Request, status int, body []byte) {
@@ -105,7 +117,7 @@ func write(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 		writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }
@@ -121,6 +133,9 @@ func bigintAsString(r *http.Request) bool {
 // queryBool reads a boolean query parameter the reference's way: only "1"
 // and "true" (any case) are true.
 func queryBool(r *http.Request, name string) bool {
+	if r.URL.RawQuery == "" {
+		return false // most writes: nothing to parse
+	}
 	v := strings.ToLower(r.URL.Query().Get(name))
 	return v == "1" || v == "true"
 }

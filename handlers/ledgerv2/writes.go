@@ -167,7 +167,7 @@ func (h *Handler) scriptCommand(body transactionRequest) (req eventstore.Request
 func respondTransaction(w http.ResponseWriter, r *http.Request) func(eventstore.Result) {
 	return func(res eventstore.Result) {
 		if res.TransactionJSON != nil {
-			write(w, r, http.StatusOK, append(append([]byte(`{"data":`), res.TransactionJSON...), '}'))
+			write(w, r, http.StatusOK, dataEnvelope(res.TransactionJSON))
 			return
 		}
 		ok(w, r, http.StatusOK, res.Log.Data.(ledger.CreatedTransaction).Transaction)
