@@ -73,7 +73,7 @@ type move struct {
 	isSource      bool
 	effective     time.Time
 	pcv           ledger.Volumes
-	pcev          *ledger.Volumes // nil: back-dated, computed in the database
+	pcevIsPCV     bool // the post-commit effective volumes are pcv; false: none kept, or back-dated (computed in the database)
 	tx            *ledger.Transaction
 	lastOfTxInKey bool
 }
@@ -529,18 +529,16 @@ func (b *batch) insertTransaction(tx ledger.Transaction) *ledger.Transaction {
 	effective := tx.Timestamp.Time
 	created := &tx
 	tx.PostCommitVolumes = ledger.PostCommitVolumes{}
-	if withEffective {
-		tx.PostCommitEffectiveVolumes = ledger.PostCommitVolumes{}
-	}
+	firstMove, someBackDated := len(b.moves), false
 	lastMove := map[key]int{}
 	side := func(account, asset string, amount *big.Int, isSource bool) {
 		k := key{account, asset}
 		cur := b.balance(k)
-		v := ledger.Volumes{Input: new(big.Int).Set(cur.volumes.Input), Output: new(big.Int).Set(cur.volumes.Output)}
+		v := cur.volumes // the side that does not move keeps its amount, shared (see put)
 		if isSource {
-			v.Output.Add(v.Output, amount)
+			v.Output = new(big.Int).Add(v.Output, amount)
 		} else {
-			v.Input.Add(v.Input, amount)
+			v.Input = new(big.Int).Add(v.Input, amount)
 		}
 		backDated := effective.Before(cur.lastEffective)
 		next := balance{volumes: v, lastEffective: cur.lastEffective}
@@ -550,19 +548,13 @@ func (b *batch) insertTransaction(tx ledger.Transaction) *ledger.Transaction {
 		b.balances[k] = next
 		b.touched[k] = true
 		put(tx.PostCommitVolumes, account, asset, v)
-		if withEffective && !backDated {
-			put(tx.PostCommitEffectiveVolumes, account, asset, v)
-		}
+		someBackDated = someBackDated || backDated
 		if !withMoves {
 			return
 		}
 		b.lastMoveSeq++
 		m := move{seq: b.lastMoveSeq, txID: tx.ID, account: account, asset: asset, amount: amount,
-			isSource: isSource, effective: effective, pcv: v, tx: created}
-		if withEffective && !backDated {
-			pcev := v
-			m.pcev = &pcev
-		}
+			isSource: isSource, effective: effective, pcv: v, pcevIsPCV: withEffective && !backDated, tx: created}
 		if i, ok := lastMove[k]; ok {
 			b.moves[i].lastOfTxInKey = false
 		}
@@ -575,6 +567,21 @@ func (b *batch) insertTransaction(tx ledger.Transaction) *ledger.Transaction {
 		side(p.Source, p.Asset, p.Amount, true)
 		b.useAccount(p.Source, effective)
 		b.useAccount(p.Destination, effective)
+	}
+	if withEffective {
+		// The effective volumes of a key are its post-commit volumes unless
+		// the transaction is back-dated in it. Without back-dated keys both
+		// are one map (see put); with some, the effective volumes of those
+		// keys are added when the database computed them.
+		tx.PostCommitEffectiveVolumes = tx.PostCommitVolumes
+		if someBackDated {
+			tx.PostCommitEffectiveVolumes = ledger.PostCommitVolumes{}
+			for _, m := range b.moves[firstMove:] {
+				if m.pcevIsPCV {
+					put(tx.PostCommitEffectiveVolumes, m.account, m.asset, m.pcv)
+				}
+			}
+		}
 	}
 	if tx.Reference != "" {
 		b.references[tx.Reference] = true
@@ -619,7 +626,11 @@ func (b *batch) commit() {
 // put sets the volumes of account in asset in p to v. Volumes are never
 // changed in place (a change makes new amounts), so they are shared: the
 // balance, the transaction's post-commit volumes and its moves hold the
-// same v.
+// same v, and the next volumes of the key the amount of v that did not
+// change. Nor does a transaction's map of post-commit volumes change once
+// recorded, so its effective volumes are often the same map; only the
+// effective volumes of a transaction with back-dated moves, a map of their
+// own, get entries later.
 func put(p ledger.PostCommitVolumes, account, asset string, v ledger.Volumes) {
 	if p[account] == nil {
 		p[account] = ledger.VolumesByAssets{}

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"encoding/binary"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -35,37 +36,39 @@ func appendBinary(b []byte, oid uint32, arg any) (out []byte, known bool) {
 		}
 	case []int64:
 		if oid == pgtype.Int8ArrayOID {
-			return appendArray(b, pgtype.Int8OID, v, func(b []byte, x int64) ([]byte, bool) {
+			return appendArray(b, pgtype.Int8OID, v, 8*len(v), func(b []byte, x int64) ([]byte, bool) {
 				return binary.BigEndian.AppendUint64(b, uint64(x)), true
 			}), true
 		}
 	case []string:
 		if oid == pgtype.TextArrayOID {
-			return appendArray(b, pgtype.TextOID, v, func(b []byte, s string) ([]byte, bool) { return append(b, s...), true }), true
+			return appendArray(b, pgtype.TextOID, v, size(v, func(s string) int { return len(s) }),
+				func(b []byte, s string) ([]byte, bool) { return append(b, s...), true }), true
 		}
 	case []pgtype.Text:
 		if oid == pgtype.TextArrayOID {
-			return appendArray(b, pgtype.TextOID, v, func(b []byte, t pgtype.Text) ([]byte, bool) {
-				return append(b, t.String...), t.Valid
-			}), true
+			return appendArray(b, pgtype.TextOID, v, size(v, func(t pgtype.Text) int { return len(t.String) }),
+				func(b []byte, t pgtype.Text) ([]byte, bool) { return append(b, t.String...), t.Valid }), true
 		}
 	case []bool:
 		if oid == pgtype.BoolArrayOID {
-			return appendArray(b, pgtype.BoolOID, v, func(b []byte, x bool) ([]byte, bool) { return appendBool(b, x), true }), true
+			return appendArray(b, pgtype.BoolOID, v, len(v), func(b []byte, x bool) ([]byte, bool) { return appendBool(b, x), true }), true
 		}
 	case []time.Time:
 		if oid == pgtype.TimestamptzArrayOID {
-			return appendArray(b, pgtype.TimestamptzOID, v, func(b []byte, t time.Time) ([]byte, bool) {
+			return appendArray(b, pgtype.TimestamptzOID, v, 8*len(v), func(b []byte, t time.Time) ([]byte, bool) {
 				return appendTimestamptz(b, t), true
 			}), true
 		}
 	case [][]byte:
 		if oid == pgtype.ByteaArrayOID {
-			return appendArray(b, pgtype.ByteaOID, v, func(b []byte, x []byte) ([]byte, bool) { return append(b, x...), x != nil }), true
+			return appendArray(b, pgtype.ByteaOID, v, size(v, func(x []byte) int { return len(x) }),
+				func(b []byte, x []byte) ([]byte, bool) { return append(b, x...), x != nil }), true
 		}
 	case []pgtype.Numeric:
 		if oid == pgtype.NumericArrayOID && integers(v) {
-			return appendArray(b, pgtype.NumericOID, v, func(b []byte, n pgtype.Numeric) ([]byte, bool) {
+			// An int64 takes at most 8 bytes of header and 5 digits.
+			return appendArray(b, pgtype.NumericOID, v, 18*len(v), func(b []byte, n pgtype.Numeric) ([]byte, bool) {
 				if !n.Valid {
 					return b, false
 				}
@@ -92,8 +95,10 @@ func appendTimestamptz(b []byte, t time.Time) []byte {
 }
 
 // appendArray appends a one-dimension array of elements of type elem; each
-// element is appended by value, which reports false for NULL.
-func appendArray[T any](b []byte, elem uint32, values []T, value func([]byte, T) ([]byte, bool)) []byte {
+// element is appended by value, which reports false for NULL. size is what
+// the values take, or a close guess, so that b grows once.
+func appendArray[T any](b []byte, elem uint32, values []T, size int, value func([]byte, T) ([]byte, bool)) []byte {
+	b = slices.Grow(b, 20+4*len(values)+size)
 	start := len(b)
 	b = binary.BigEndian.AppendUint32(b, 1) // dimensions
 	b = binary.BigEndian.AppendUint32(b, 0) // has NULLs, set below
@@ -113,6 +118,15 @@ func appendArray[T any](b []byte, elem uint32, values []T, value func([]byte, T)
 		binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	}
 	return b
+}
+
+// size is the sum of the sizes of values.
+func size[T any](values []T, of func(T) int) int {
+	n := 0
+	for _, v := range values {
+		n += of(v)
+	}
+	return n
 }
 
 // integers reports whether every valid numeric is an integer (Exp 0), the

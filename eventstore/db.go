@@ -286,6 +286,8 @@ func parseInt(s string) *big.Int {
 	return n
 }
 
+// numeric returns n as a parameter. It shares n: amounts are never changed
+// in place (see put).
 func numeric(n *big.Int) pgtype.Numeric {
-	return pgtype.Numeric{Int: new(big.Int).Set(n), Valid: true}
+	return pgtype.Numeric{Int: n, Valid: true}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,7 +83,7 @@ func (b *batch) hasBackDatedMoves() bool {
 		return false
 	}
 	for _, m := range b.moves {
-		if m.pcev == nil {
+		if !m.pcevIsPCV {
 			return true
 		}
 	}
@@ -110,8 +109,8 @@ func (b *batch) queueMoves(p *pgx.Batch, db *bucketDB) {
 		seqs[i], txIDs[i], accounts[i], assets[i] = m.seq, int64(m.txID), m.account, m.asset
 		amounts[i], sources[i], effective[i], inserted[i] = numeric(m.amount), m.isSource, m.effective, m.tx.InsertedAt.Time
 		pcvIn[i], pcvOut[i] = numeric(m.pcv.Input), numeric(m.pcv.Output)
-		if m.pcev != nil {
-			pcevIn[i], pcevOut[i] = numeric(m.pcev.Input), numeric(m.pcev.Output)
+		if m.pcevIsPCV {
+			pcevIn[i], pcevOut[i] = pcvIn[i], pcvOut[i]
 		}
 	}
 	p.Queue(db.q(`INSERT INTO {moves} (ledger, insertion_date, seq, transaction_id, account, asset, amount, is_source,
@@ -148,7 +147,7 @@ func (b *batch) fixBackDatedMoves(ctx context.Context, db *bucketDB) error {
 		WHERE ledger = $1 AND transaction_id = $8 AND seq = $5
 		RETURNING pcev_input::text, pcev_output::text`)
 	for _, m := range b.moves {
-		if m.pcev != nil {
+		if m.pcevIsPCV {
 			continue
 		}
 		in, out := new(big.Int), new(big.Int)
@@ -177,20 +176,33 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 	n := len(b.newTxs)
 	ids, timestamps := make([]int64, n), make([]time.Time, n)
 	inserted, updated := make([]time.Time, n), make([]time.Time, n)
-	references, postings, metadata, volumes := make([]pgtype.Text, n), make([]string, n), make([]string, n), make([]string, n)
-	sources, destinations := make([]string, n), make([]string, n)
+	references := make([]pgtype.Text, n)
 	for i, tx := range b.newTxs {
-		// The hand-written encoders, called directly: encoding/json would
-		// only re-check their output.
-		p, _ := tx.Postings.MarshalJSON()
-		md, _ := tx.Metadata.MarshalJSON()
-		pcv, _ := tx.PostCommitVolumes.MarshalJSON()
 		ids[i], timestamps[i] = int64(tx.ID), tx.Timestamp.Time
 		inserted[i], updated[i] = tx.InsertedAt.Time, tx.UpdatedAt.Time
 		references[i] = pgtype.Text{String: tx.Reference, Valid: tx.Reference != ""}
-		postings[i], metadata[i], volumes[i] = string(p), string(md), string(pcv)
-		sources[i], destinations[i] = arrayLiteral(tx.Postings, true), arrayLiteral(tx.Postings, false)
 	}
+	// The hand-written encoders, called directly: encoding/json would only
+	// re-check their output.
+	t := texts{buf: make([]byte, 0, 256*n), ends: make([]int, 0, 5*n)}
+	for _, tx := range b.newTxs {
+		t.end(tx.Postings.AppendJSON(t.buf))
+	}
+	for _, tx := range b.newTxs {
+		t.end(tx.Metadata.AppendJSON(t.buf))
+	}
+	for _, tx := range b.newTxs {
+		t.end(tx.PostCommitVolumes.AppendJSON(t.buf))
+	}
+	for _, tx := range b.newTxs {
+		t.end(appendArrayLiteral(t.buf, tx.Postings, true))
+	}
+	for _, tx := range b.newTxs {
+		t.end(appendArrayLiteral(t.buf, tx.Postings, false))
+	}
+	columns := t.strings()
+	postings, metadata, volumes := columns[:n], columns[n:2*n], columns[2*n:3*n]
+	sources, destinations := columns[3*n:4*n], columns[4*n:]
 	p.Queue(db.q(`INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata,
 			post_commit_volumes, sources, destinations)
 		SELECT $1, ins, upd, id, ts, ref, p::json, m::jsonb, v::json, s::text[], d::text[]
@@ -201,45 +213,69 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 	return nil
 }
 
-// arrayLiteral renders the sources (or destinations) of postings as a
-// PostgreSQL array literal; addresses hold no character that needs quoting.
-func arrayLiteral(postings ledger.Postings, sources bool) string {
-	var sb strings.Builder
-	sb.WriteByte('{')
+// texts renders many text values into one buffer, turned into one string:
+// each value is a slice of it rather than a string of its own.
+type texts struct {
+	buf  []byte
+	ends []int
+}
+
+// end takes buf, t.buf with one more value appended, and ends that value.
+func (t *texts) end(buf []byte) {
+	t.buf, t.ends = buf, append(t.ends, len(buf))
+}
+
+// strings returns the values, in the order they were appended.
+func (t *texts) strings() []string {
+	all := string(t.buf)
+	out := make([]string, len(t.ends))
+	start := 0
+	for i, end := range t.ends {
+		out[i], start = all[start:end], end
+	}
+	return out
+}
+
+// appendArrayLiteral appends the sources (or destinations) of postings as
+// a PostgreSQL array literal; addresses hold no character that needs quoting.
+func appendArrayLiteral(b []byte, postings ledger.Postings, sources bool) []byte {
+	b = append(b, '{')
 	for i, p := range postings {
 		if i > 0 {
-			sb.WriteByte(',')
+			b = append(b, ',')
 		}
 		if sources {
-			sb.WriteString(p.Source)
+			b = append(b, p.Source...)
 		} else {
-			sb.WriteString(p.Destination)
+			b = append(b, p.Destination...)
 		}
 	}
-	sb.WriteByte('}')
-	return sb.String()
+	return append(b, '}')
 }
 
 func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 	n := len(b.logs)
 	ids, dates := make([]int64, n), make([]time.Time, n)
-	types, data, iks, ikHashes := make([]string, n), make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
+	types, iks, ikHashes := make([]string, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
 	hashes := make([][]byte, n)
+	t := texts{buf: make([]byte, 0, 512*n), ends: make([]int, 0, n)}
 	for i, l := range b.logs {
-		d, tx, err := encodePayload(l.Data)
+		buf, tx, err := appendPayload(t.buf, l.Data)
 		if err != nil {
 			return err
 		}
+		t.end(buf)
 		if tx != nil {
 			if b.encoded == nil {
 				b.encoded = map[uint64][]byte{}
 			}
 			b.encoded[l.ID] = tx
 		}
-		ids[i], dates[i], types[i], data[i], hashes[i] = int64(l.ID), l.Date.Time, string(l.Type()), string(d), l.Hash
+		ids[i], dates[i], types[i], hashes[i] = int64(l.ID), l.Date.Time, string(l.Type()), l.Hash
 		iks[i] = pgtype.Text{String: l.IdempotencyKey, Valid: l.IdempotencyKey != ""}
 		ikHashes[i] = pgtype.Text{String: l.IdempotencyHash, Valid: l.IdempotencyHash != ""}
 	}
+	data := t.strings()
 	p.Queue(db.q(`INSERT INTO {logs} (ledger, date, id, type, data, hash, idempotency_key, idempotency_hash)
 		SELECT $1, date, id, type, d::json, hash, ik, ikh
 		FROM unnest($2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[])
@@ -252,9 +288,10 @@ func (b *batch) queueVolumes(p *pgx.Batch, db *bucketDB) {
 	if len(b.touched) == 0 {
 		return
 	}
-	var accounts, assets []string
-	var inputs, outputs []pgtype.Numeric
-	var dates []time.Time
+	n := len(b.touched)
+	accounts, assets := make([]string, 0, n), make([]string, 0, n)
+	inputs, outputs := make([]pgtype.Numeric, 0, n), make([]pgtype.Numeric, 0, n)
+	dates := make([]time.Time, 0, n)
 	for k := range b.touched {
 		v := b.balances[k]
 		accounts, assets = append(accounts, k.account), append(assets, k.asset)
@@ -272,8 +309,8 @@ func (b *batch) queueAccounts(p *pgx.Batch, db *bucketDB) {
 	if len(b.newAccounts) == 0 {
 		return
 	}
-	var addresses []string
-	var firstUsages, inserted []time.Time
+	n := len(b.newAccounts)
+	addresses, firstUsages, inserted := make([]string, 0, n), make([]time.Time, 0, n), make([]time.Time, 0, n)
 	for a, at := range b.newAccounts {
 		addresses = append(addresses, a)
 		firstUsages = append(firstUsages, b.accounts[a].firstUsage)
@@ -337,16 +374,17 @@ func (b *batch) queueUpdates(p *pgx.Batch, db *bucketDB) {
 	}
 }
 
-// encodePayload renders a log's data as the log stores it and, for a
-// NEW_TRANSACTION log, the JSON of its transaction, which the caller's
-// response reuses. Payloads with a hand-written encoder (transactions) are
-// used as they are: encoding/json would only re-check their output.
-func encodePayload(p ledger.LogPayload) (data, tx []byte, err error) {
+// appendPayload appends a log's data as the log stores it to b and
+// returns, for a NEW_TRANSACTION log, the JSON of its transaction, which
+// the caller's response reuses. Payloads with a hand-written encoder
+// (transactions) are used as they are: encoding/json would only re-check
+// their output.
+func appendPayload(b []byte, p ledger.LogPayload) (data, tx []byte, err error) {
 	created, ok := p.(ledger.CreatedTransaction)
 	if !ok {
 		data, err = json.Marshal(p)
-		return data, nil, err
+		return append(b, data...), nil, err
 	}
-	data, tx = created.StoredJSON()
+	data, tx = created.AppendStoredJSON(b)
 	return data, tx, nil
 }

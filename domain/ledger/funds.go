@@ -29,7 +29,7 @@ type InsufficientFunds struct {
 // and nothing is checked. The message is the reference's: "Not enough
 // funds. Needed [USD/2 100] (only [USD/2 90] available)".
 func CheckFunds(postings Postings, balance BalanceFunc, force bool) error {
-	if force {
+	if force || !postings.sendsFromAccounts() {
 		return nil
 	}
 	sheet := newBalanceSheet(balance)
@@ -49,6 +49,17 @@ func CheckFunds(postings Postings, balance BalanceFunc, force bool) error {
 		}
 	}
 	return nil
+}
+
+// sendsFromAccounts reports whether a posting of p has another source than
+// World: without one, CheckFunds has nothing to check.
+func (p Postings) sendsFromAccounts() bool {
+	for _, posting := range p {
+		if posting.Source != World {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckRevertFunds checks the postings of a revert the way the reference

@@ -22,8 +22,15 @@ import (
 // without JSON escaping, the key going through Postgres's text-to-bytea
 // cast (`\\` becomes `\`, `\ooo` an octal byte; see ValidateIdempotencyKey).
 func HashMemento(previous []byte, typ LogType, memento []byte, date Time, idempotencyKey string) []byte {
-	h := sha256.New()
-	buf := make([]byte, 0, 128+len(memento))
+	return hashMemento(previous, typ, date, idempotencyKey, len(memento),
+		func(b []byte) []byte { return append(b, memento...) })
+}
+
+// hashMemento is HashMemento for a memento that appendMemento appends, of
+// about size bytes: the hashed bytes are rendered into one buffer.
+func hashMemento(previous []byte, typ LogType, date Time, idempotencyKey string, size int,
+	appendMemento func([]byte) []byte) []byte {
+	buf := make([]byte, 0, 128+size+len(idempotencyKey))
 	if len(previous) > 0 {
 		buf = append(buf, '"')
 		buf = base64.StdEncoding.AppendEncode(buf, previous)
@@ -32,15 +39,14 @@ func HashMemento(previous []byte, typ LogType, memento []byte, date Time, idempo
 	buf = append(buf, `{"type":"`...)
 	buf = append(buf, typ...)
 	buf = append(buf, `","data":`...)
-	h.Write(buf)
-	h.Write(memento)
-	buf = append(buf[:0], `,"date":"`...)
+	buf = appendMemento(buf)
+	buf = append(buf, `,"date":"`...)
 	buf = appendPostgresTimestamp(buf, date)
 	buf = append(buf, `Z","idempotencyKey":"`...)
 	buf, _ = appendByteaText(buf, idempotencyKey)
 	buf = append(buf, `","id":0,"hash":null}`+"\n"...)
-	h.Write(buf)
-	return h.Sum(nil)
+	sum := sha256.Sum256(buf)
+	return sum[:]
 }
 
 // appendPostgresTimestamp appends t the way Postgres prints a timestamp in
@@ -84,6 +90,10 @@ func isByteaOctal(s string) bool {
 // log), byte-compatible with the reference. Neither the log's ID, Hash nor
 // SchemaVersion are covered.
 func (l Log) ComputeHash(previous []byte) ([]byte, error) {
+	if created, ok := l.Data.(CreatedTransaction); ok {
+		// The memento goes straight into the hashed bytes.
+		return hashMemento(previous, l.Type(), l.Date, l.IdempotencyKey, 512, created.appendMemento), nil
+	}
 	memento, err := l.Memento()
 	if err != nil {
 		return nil, err

@@ -82,18 +82,41 @@ func appendPostings(b []byte, postings Postings) []byte {
 
 func appendVolumes(b []byte, v Volumes) []byte {
 	in, out := orZero(v.Input), orZero(v.Output)
+	if in.IsInt64() && out.IsInt64() {
+		if b, ok := appendSmallVolumes(b, in.Int64(), out.Int64()); ok {
+			return b
+		}
+	}
 	b = append(b, `{"input":`...)
 	b = appendInt(b, in)
 	b = append(b, `,"output":`...)
 	b = appendInt(b, out)
 	b = append(b, `,"balance":`...)
-	if in.IsInt64() && out.IsInt64() {
-		if i, o := in.Int64(), out.Int64(); (o >= 0) == (i-o <= i) { // no overflow
-			return append(strconv.AppendInt(b, i-o, 10), '}')
-		}
-	}
 	b = v.Balance().Append(b, 10)
 	return append(b, '}')
+}
+
+// appendSmallVolumes is appendVolumes for amounts that fit in an int64,
+// nearly all of them. It reports false, and appends nothing, when the
+// balance does not fit.
+func appendSmallVolumes(b []byte, in, out int64) ([]byte, bool) {
+	balance, ok := subInt64(in, out)
+	if !ok {
+		return b, false
+	}
+	b = append(b, `{"input":`...)
+	b = strconv.AppendInt(b, in, 10)
+	b = append(b, `,"output":`...)
+	b = strconv.AppendInt(b, out, 10)
+	b = append(b, `,"balance":`...)
+	b = strconv.AppendInt(b, balance, 10)
+	return append(b, '}'), true
+}
+
+// subInt64 returns x − y, and false when it overflows.
+func subInt64(x, y int64) (int64, bool) {
+	d := x - y
+	return d, (y >= 0) == (d <= x)
 }
 
 // appendInt appends x in decimal; amounts that fit in an int64, nearly all
@@ -120,6 +143,11 @@ func appendPreCommitVolumes(b []byte, post PostCommitVolumes, postings Postings)
 	var in, out big.Int // reused for every account and asset
 	return appendObjectKeyed(b, post, func(b []byte, account string, byAsset VolumesByAssets) []byte {
 		return appendObjectKeyed(b, byAsset, func(b []byte, asset string, v Volumes) []byte {
+			if in, out, ok := smallPreCommit(v, account, asset, postings); ok {
+				if b, ok := appendSmallVolumes(b, in, out); ok {
+					return b
+				}
+			}
 			in.Set(orZero(v.Input))
 			out.Set(orZero(v.Output))
 			for _, p := range postings {
@@ -136,6 +164,36 @@ func appendPreCommitVolumes(b []byte, post PostCommitVolumes, postings Postings)
 			return appendVolumes(b, Volumes{Input: &in, Output: &out})
 		})
 	})
+}
+
+// smallPreCommit returns v less what postings moved for account in asset,
+// computed in int64; ok is false when an amount or a result does not fit.
+func smallPreCommit(v Volumes, account, asset string, postings Postings) (in, out int64, ok bool) {
+	vIn, vOut := orZero(v.Input), orZero(v.Output)
+	if !vIn.IsInt64() || !vOut.IsInt64() {
+		return 0, 0, false
+	}
+	in, out = vIn.Int64(), vOut.Int64()
+	for _, p := range postings {
+		if p.Asset != asset || (p.Source != account && p.Destination != account) {
+			continue
+		}
+		amount := orZero(p.Amount)
+		if !amount.IsInt64() {
+			return 0, 0, false
+		}
+		if p.Source == account {
+			if out, ok = subInt64(out, amount.Int64()); !ok {
+				return 0, 0, false
+			}
+		}
+		if p.Destination == account {
+			if in, ok = subInt64(in, amount.Int64()); !ok {
+				return 0, 0, false
+			}
+		}
+	}
+	return in, out, true
 }
 
 func appendTime(b []byte, t Time) []byte {
@@ -228,10 +286,16 @@ func appendUint(b []byte, n uint64) []byte {
 // pre-commit volumes, which follow from its post-commit volumes and
 // postings: decoded and rendered again, it gives them back.
 func (p CreatedTransaction) StoredJSON() (stored, tx []byte) {
+	return p.AppendStoredJSON(nil)
+}
+
+// AppendStoredJSON is StoredJSON appending the stored form to b; the
+// transaction's JSON has a buffer of its own.
+func (p CreatedTransaction) AppendStoredJSON(b []byte) (stored, tx []byte) {
 	tx, cut := p.Transaction.appendJSONCut(make([]byte, 0, 1024))
-	stored = make([]byte, 0, cut+64)
-	stored = append(append(append(stored, `{"transaction":`...), tx[:cut]...), `},"accountMetadata":`...)
-	return append(appendAccountMetadata(stored, p.AccountMetadata), '}'), tx
+	b = slices.Grow(b, cut+64)
+	b = append(append(append(b, `{"transaction":`...), tx[:cut]...), `},"accountMetadata":`...)
+	return append(appendAccountMetadata(b, p.AccountMetadata), '}'), tx
 }
 
 // MarshalJSON renders {"transaction":…,"accountMetadata":…}.
@@ -257,4 +321,9 @@ func (p CreatedTransaction) appendMemento(b []byte) []byte {
 // MarshalJSON renders the postings as a JSON array ([] when empty).
 func (p Postings) MarshalJSON() ([]byte, error) {
 	return appendPostings(make([]byte, 0, 128*len(p)+2), p), nil
+}
+
+// AppendJSON appends what MarshalJSON renders to b.
+func (p Postings) AppendJSON(b []byte) []byte {
+	return appendPostings(b, p)
 }

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"math/big"
 	"testing"
 	"time"
@@ -168,5 +169,37 @@ func TestStoredJSONDecodesToTheSamePayload(t *testing.T) {
 	again, _ := json.Marshal(decoded)
 	if !bytes.Equal(again, full) {
 		t.Fatalf("decoded stored form renders\n%s\nwant\n%s", again, full)
+	}
+}
+
+// TestPreCommitVolumesAtInt64Limits: the pre-commit volumes, computed in
+// int64 when they fit, match the plain definition when an amount, a
+// difference or a balance leaves the int64 range.
+func TestPreCommitVolumesAtInt64Limits(t *testing.T) {
+	limit := func(n int64, plus int64) *big.Int { return new(big.Int).Add(big.NewInt(n), big.NewInt(plus)) }
+	cases := []struct {
+		in, out *big.Int
+		amount  *big.Int
+	}{
+		{big.NewInt(10), big.NewInt(3), big.NewInt(2)},
+		{limit(math.MinInt64, 1), big.NewInt(0), big.NewInt(5)},    // input − amount overflows
+		{big.NewInt(0), limit(math.MinInt64, 1), big.NewInt(5)},    // output − amount overflows
+		{big.NewInt(math.MaxInt64), big.NewInt(-1), big.NewInt(0)}, // the balance overflows
+		{big.NewInt(math.MaxInt64), big.NewInt(math.MinInt64), big.NewInt(1)},
+		{limit(math.MaxInt64, 1), big.NewInt(0), big.NewInt(1)}, // beyond int64
+		{big.NewInt(7), big.NewInt(7), limit(math.MaxInt64, 9)}, // the amount beyond int64
+	}
+	for _, c := range cases {
+		postings := Postings{NewPosting("a", "b", "USD", c.amount), NewPosting("a", "a", "USD", c.amount), NewPosting("b", "a", "EUR", c.amount)}
+		post := PostCommitVolumes{}
+		for _, account := range []string{"a", "b"} {
+			for _, asset := range []string{"USD", "EUR"} {
+				post.set(account, asset, Volumes{Input: c.in, Output: c.out})
+			}
+		}
+		want, _ := json.Marshal(stdVolumesMap(subtractPostings(post, postings)))
+		if got := appendPreCommitVolumes(nil, post, postings); !bytes.Equal(got, want) {
+			t.Errorf("in %s out %s amount %s:\n got %s\nwant %s", c.in, c.out, c.amount, got, want)
+		}
 	}
 }

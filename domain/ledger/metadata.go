@@ -10,6 +10,11 @@ func (m Metadata) MarshalJSON() ([]byte, error) {
 	return appendMetadata(make([]byte, 0, 64), m), nil
 }
 
+// AppendJSON appends what MarshalJSON renders to b.
+func (m Metadata) AppendJSON(b []byte) []byte {
+	return appendMetadata(b, m)
+}
+
 // Clone returns a copy of m, never nil.
 func (m Metadata) Clone() Metadata {
 	out := make(Metadata, len(m))

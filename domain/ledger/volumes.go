@@ -46,6 +46,11 @@ func (p PostCommitVolumes) MarshalJSON() ([]byte, error) {
 	return appendPostCommitVolumes(make([]byte, 0, 256), p), nil
 }
 
+// AppendJSON appends what MarshalJSON renders to b.
+func (p PostCommitVolumes) AppendJSON(b []byte) []byte {
+	return appendPostCommitVolumes(b, p)
+}
+
 // VolumesByAssets maps an asset to an account's volumes in it.
 type VolumesByAssets map[string]Volumes
 
