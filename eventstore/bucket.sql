@@ -130,7 +130,18 @@ CREATE TABLE IF NOT EXISTS BUCKET.transactions_metadata (
     PRIMARY KEY (ledger, transaction_id, revision)
 );
 
--- expect_last_log fails with SQLSTATE KS001 unless the ledger's last log is
+-- ledger_changed fails with SQLSTATE KS001: a writer calls it when the
+-- ledger no longer ends with the log it prepared its batch on (a batch it
+-- built on failed, or another process wrote first), to refuse writing it.
+CREATE OR REPLACE FUNCTION BUCKET.ledger_changed(_ledger text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger % changed since the batch was prepared', _ledger USING ERRCODE = 'KS001';
+END
+$$;
+
+-- expect_last_log, the check of earlier versions, serves their processes
+-- during an upgrade. It fails with SQLSTATE KS001 unless the ledger's last log is
 -- the one given by id (0: none), date and hash: a writer that prepared a
 -- batch on that log refuses to write it if the ledger ended otherwise (a
 -- batch it built on failed, or another process wrote first).

@@ -47,7 +47,7 @@ func (db *bucketDB) q(sql string) string {
 		"{accounts_metadata}", schema+".accounts_metadata",
 		"{volumes}", schema+".volumes",
 		"{moves}", schema+".moves",
-		"{expect_last_log}", schema+".expect_last_log",
+		"{ledger_changed}", schema+".ledger_changed",
 	).Replace(sql)
 	expanded.Store(key, out)
 	return out
@@ -75,10 +75,16 @@ func (db *bucketDB) lastLog(ctx context.Context) (uint64, time.Time, []byte, err
 // queueLock queues what a batch does before writing: take the ledger's
 // lock, then check that the ledger still ends with b's base log — the same
 // id, date and hash, so that a log another process wrote with the same id
-// does not pass — failing with SQLSTATE KS001.
+// does not pass — failing with SQLSTATE KS001. The check is plain SQL,
+// which calls the function raising the error only when it fails: a PL/pgSQL
+// function doing all of it cost three times as much per batch.
 func (db *bucketDB) queueLock(p *pgx.Batch, lockID int64, b *batch) {
 	p.Queue(`SELECT pg_advisory_xact_lock($1)`, lockID)
-	p.Queue(db.q(`SELECT {expect_last_log}($1, $2, $3, $4)`), db.ledger.Name, int64(b.baseLogID), b.baseLogDate, b.baseHash)
+	p.Queue(db.q(`SELECT {ledger_changed}($1) WHERE NOT CASE
+			WHEN $2 = 0 THEN NOT EXISTS (SELECT FROM {logs} WHERE ledger = $1)
+			ELSE EXISTS (SELECT FROM {logs} WHERE ledger = $1 AND id = $2 AND date = $3 AND hash IS NOT DISTINCT FROM $4)
+				AND NOT EXISTS (SELECT FROM {logs} WHERE ledger = $1 AND id > $2)
+		END`), db.ledger.Name, int64(b.baseLogID), b.baseLogDate, b.baseHash)
 }
 
 func (db *bucketDB) counters(ctx context.Context) (uint64, int64, error) {
