@@ -81,7 +81,7 @@ func (db *bucketDB) lastLog(ctx context.Context) (uint64, time.Time, []byte, err
 func (db *bucketDB) queueLock(p *pgx.Batch, lockID int64, b *batch) {
 	p.Queue(`SELECT pg_advisory_xact_lock($1)`, lockID)
 	p.Queue(db.q(`SELECT {ledger_changed}($1) WHERE NOT CASE
-			WHEN $2 = 0 THEN NOT EXISTS (SELECT FROM {logs} WHERE ledger = $1)
+			WHEN $2::bigint = 0 THEN NOT EXISTS (SELECT FROM {logs} WHERE ledger = $1)
 			ELSE EXISTS (SELECT FROM {logs} WHERE ledger = $1 AND id = $2 AND date = $3 AND hash IS NOT DISTINCT FROM $4)
 				AND NOT EXISTS (SELECT FROM {logs} WHERE ledger = $1 AND id > $2)
 		END`), db.ledger.Name, int64(b.baseLogID), b.baseLogDate, b.baseHash)
