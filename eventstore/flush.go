@@ -20,6 +20,10 @@ import (
 // moves need their effective volumes computed by the database before the
 // transactions and logs that carry them are encoded, so a batch holding
 // some is encoded by flush instead.
+//
+// A statement takes one array parameter per column and unnests them in its
+// select list: PostgreSQL zips those row by row, where unnest in FROM first
+// copies the rows into a tuplestore (a tenth of its time for the batch).
 func (b *batch) build(db *bucketDB) error {
 	if b.hasBackDatedMoves() {
 		return nil
@@ -115,8 +119,9 @@ func (b *batch) queueMoves(p *pgx.Batch, db *bucketDB) {
 	}
 	p.Queue(db.q(`INSERT INTO {moves} (ledger, insertion_date, seq, transaction_id, account, asset, amount, is_source,
 			effective_date, pcv_input, pcv_output, pcev_input, pcev_output)
-		SELECT $1, * FROM unnest($2::timestamptz[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::numeric[],
-			$8::boolean[], $9::timestamptz[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[])`),
+		SELECT $1, unnest($2::timestamptz[]), unnest($3::bigint[]), unnest($4::bigint[]), unnest($5::text[]),
+			unnest($6::text[]), unnest($7::numeric[]), unnest($8::boolean[]), unnest($9::timestamptz[]),
+			unnest($10::numeric[]), unnest($11::numeric[]), unnest($12::numeric[]), unnest($13::numeric[])`),
 		db.ledger.Name, inserted, seqs, txIDs, accounts, assets, amounts, sources, effective, pcvIn, pcvOut, pcevIn, pcevOut)
 }
 
@@ -205,9 +210,9 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 	sources, destinations := columns[3*n:4*n], columns[4*n:]
 	p.Queue(db.q(`INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata,
 			post_commit_volumes, sources, destinations)
-		SELECT $1, ins, upd, id, ts, ref, p::json, m::jsonb, v::json, s::text[], d::text[]
-		FROM unnest($3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-			$2::timestamptz[], $11::timestamptz[]) AS t(id, ts, ref, p, m, v, s, d, ins, upd)`),
+		SELECT $1, unnest($2::timestamptz[]), unnest($11::timestamptz[]), unnest($3::bigint[]), unnest($4::timestamptz[]),
+			unnest($5::text[]), unnest($6::text[])::json, unnest($7::text[])::jsonb, unnest($8::text[])::json,
+			unnest($9::text[])::text[], unnest($10::text[])::text[]`),
 		db.ledger.Name, inserted, ids, timestamps, references, postings, metadata, volumes,
 		sources, destinations, updated)
 	return nil
@@ -277,9 +282,8 @@ func (b *batch) queueLogs(p *pgx.Batch, db *bucketDB) error {
 	}
 	data := t.strings()
 	p.Queue(db.q(`INSERT INTO {logs} (ledger, date, id, type, data, hash, idempotency_key, idempotency_hash)
-		SELECT $1, date, id, type, d::json, hash, ik, ikh
-		FROM unnest($2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::text[])
-			AS t(date, id, type, d, hash, ik, ikh)`),
+		SELECT $1, unnest($2::timestamptz[]), unnest($3::bigint[]), unnest($4::text[]), unnest($5::text[])::json,
+			unnest($6::bytea[]), unnest($7::text[]), unnest($8::text[])`),
 		db.ledger.Name, dates, ids, types, data, hashes, iks, ikHashes)
 	return nil
 }
@@ -299,7 +303,8 @@ func (b *batch) queueVolumes(p *pgx.Batch, db *bucketDB) {
 		dates = append(dates, v.lastEffective)
 	}
 	p.Queue(db.q(`INSERT INTO {volumes} (ledger, address, asset, input, output, last_effective_date)
-		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::timestamptz[])
+		SELECT $1, unnest($2::text[]), unnest($3::text[]), unnest($4::numeric[]), unnest($5::numeric[]),
+			unnest($6::timestamptz[])
 		ON CONFLICT (ledger, address, asset) DO UPDATE
 		SET input = excluded.input, output = excluded.output, last_effective_date = excluded.last_effective_date`),
 		db.ledger.Name, accounts, assets, inputs, outputs, dates)
