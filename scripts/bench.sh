@@ -5,7 +5,10 @@
 # starts Kontor publishing on it, runs ledgerbench world-to-users at c=32 with
 # cmd/busbench consuming the events, and prints a second table: events per
 # second, lag from commit to consumer and from the log's date to consumer,
-# events lost (see cmd/busbench). Knobs (environment):
+# events lost (see cmd/busbench). The ledger table's last column is the
+# share of the machine's CPU time the hypervisor gave other guests during the
+# run (steal, from /proc/stat): above a few percent, the host is busy and the
+# run reads low. Knobs (environment):
 #   BENCH_WORKLOADS  (default "world-to-users hot-account users-to-users numscript reads")
 #   BENCH_CONCURRENCY (default "1 32 64"), BENCH_DURATION (default 10s)
 #   BENCH_BUS (default 1; 0 skips the bus table)
@@ -60,6 +63,9 @@ stop_kontor() {
   wait "$kontor" 2>/dev/null || true
 }
 
+# cpu_ticks: the machine's stolen and total CPU ticks so far (/proc/stat).
+cpu_ticks() { awk '/^cpu /{t=0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
+
 # run_ledgerbench ARGS...: one ledgerbench run; its JSON result line goes to
 # stdout, or nothing when it failed (its output is in $out/run.txt).
 run_ledgerbench() {
@@ -75,18 +81,21 @@ go build -o "$out/busbench" ./cmd/busbench
 features='{"features":{"MOVES_HISTORY":"ON","MOVES_HISTORY_POST_COMMIT_EFFECTIVE_VOLUMES":"SYNC","HASH_LOGS":"SYNC","ACCOUNT_METADATA_HISTORY":"SYNC","TRANSACTION_METADATA_HISTORY":"SYNC"}}'
 
 start_kontor "$(fresh_db kontor_bench)" --bus none
-printf '%-16s %4s %10s %9s %9s %9s %7s %8s\n' workload c "ops/s" "p50 ms" "p99 ms" "max ms" errors verify
+printf '%-16s %4s %10s %9s %9s %9s %7s %8s %7s\n' workload c "ops/s" "p50 ms" "p99 ms" "max ms" errors verify "steal %"
 for w in $WORKLOADS; do
   for c in $CONCURRENCY; do
+    read -r steal0 total0 < <(cpu_ticks)
     line=$(run_ledgerbench -ledger "bench-$w-$c" -workload "$w" -c "$c")
+    read -r steal1 total1 < <(cpu_ticks)
+    steal=$(( (steal1 - steal0) * 100 / (total1 - total0 + 1) ))
     if [ -z "$line" ]; then
       printf '%-16s %4s  failed: %s\n' "$w" "$c" "$(tail -n 3 "$out/run.txt" | tr '\n' ' ')"
       continue
     fi
-    echo "$line" | python3 -c '
-import json, sys
+    echo "$line" | STEAL=$steal python3 -c '
+import json, os, sys
 r = json.load(sys.stdin)
-print("%-16s %4d %10.1f %9.2f %9.2f %9.2f %7d %8s" % (r["workload"], r["concurrency"], r["tps"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"], r["verify"]))'
+print("%-16s %4d %10.1f %9.2f %9.2f %9.2f %7d %8s %7s" % (r["workload"], r["concurrency"], r["tps"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["errors"], r["verify"], os.environ["STEAL"]))'
   done
 done
 stop_kontor
