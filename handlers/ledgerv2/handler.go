@@ -54,7 +54,8 @@ func New(store *eventstore.Store, reader *projections.Reader, version string) *H
 	return &Handler{store: store, reader: reader, version: version, scripts: newScriptCache(maxCachedScripts)}
 }
 
-// Mount adds the v2 routes to r (paths relative to /v2).
+// Mount adds the v2 routes to r (paths relative to /v2); any other path
+// under /v2 answers 404 NOT_FOUND.
 func (h *Handler) Mount(r *route.Router) {
 	h.mountWrites(r) // first: creating transactions is the hot path
 	h.mountReads(r)
@@ -65,6 +66,9 @@ func (h *Handler) Mount(r *route.Router) {
 				"%s %s: schemas and query templates are not implemented by this Kontor version", r.Method, r.URL.Path))
 		})
 	}
+	r.Any("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, domain.Errorf(domain.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
 }
 
 // writeError writes err with the ledger's status table.

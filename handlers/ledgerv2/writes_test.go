@@ -181,6 +181,7 @@ func TestWriteErrors(t *testing.T) {
 		{"metadata body not an object", "POST", "/main/accounts/a/metadata", `["a"]`, 400, "VALIDATION"},
 		{"metadata on a bad address", "POST", "/main/accounts/a%20b/metadata", `{"a":"b"}`, 400, "VALIDATION"},
 		{"ledger v1 not built", "GET", "/../main/transactions", "", 501, "NOT_IMPLEMENTED"},
+		{"no such v2 route", "GET", "/main/nothing/here", "", 404, "NOT_FOUND"},
 	}
 	for _, tc := range cases {
 		code, _, body := call(t, tc.method, v2+tc.path, tc.body)
