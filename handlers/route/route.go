@@ -70,8 +70,8 @@ func (r *Router) add(method, path string, h http.Handler) {
 	r.t.mux.Handle(method+" "+full, h)
 }
 
-// Mux returns the handler serving every route added so far; after it, the
-// router takes no more routes.
+// Mux returns the handler serving the routes; call it once every route is
+// added, as it adds the 405 answers of the paths known then.
 func (r *Router) Mux() http.Handler {
 	if r.t.done {
 		return r.t.mux
