@@ -54,7 +54,7 @@ func New(opts Options, modules ...Module) http.Handler {
 	metrics := middleware.NewMetrics(opts.Registry)
 
 	r := route.New(opts.MaxBodyBytes)
-	r.Any("/", notFound)
+	r.Any("/", route.NotFound)
 	r.Handle(http.MethodGet, "/metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}).ServeHTTP)
 	r.Handle(http.MethodGet, "/versions", versions(opts, byName))
 
@@ -71,10 +71,6 @@ func New(opts Options, modules ...Module) http.Handler {
 		m.Mount(sub)
 	}
 	return metrics.Handler(middleware.Recover(r.Mux()))
-}
-
-func notFound(w http.ResponseWriter, r *http.Request) {
-	api.WriteError(w, r, domain.Errorf(domain.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 }
 
 func notImplemented(module string) http.HandlerFunc {

@@ -66,9 +66,7 @@ func (h *Handler) Mount(r *route.Router) {
 				"%s %s: schemas and query templates are not implemented by this Kontor version", r.Method, r.URL.Path))
 		})
 	}
-	r.Any("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, domain.Errorf(domain.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
-	})
+	r.Any("/", route.NotFound)
 }
 
 // writeError writes err with the ledger's status table.

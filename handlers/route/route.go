@@ -98,6 +98,11 @@ func (r *Router) Mux() http.Handler {
 var standardMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
 	http.MethodPatch, http.MethodDelete, http.MethodOptions}
 
+// NotFound answers a request no route serves: 404 NOT_FOUND.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	api.WriteError(w, r, domain.Errorf(domain.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+}
+
 // notAllowed answers a request whose path is served, but not for its method.
 func notAllowed(methods []string) http.HandlerFunc {
 	allow := slices.Clone(methods)
