@@ -281,16 +281,11 @@ func appendUint(b []byte, n uint64) []byte {
 	return append(b, digits[i:]...)
 }
 
-// StoredJSON renders p as its log stores it, and its transaction's JSON as
-// MarshalJSON renders it. The stored form leaves out the transaction's
-// pre-commit volumes, which follow from its post-commit volumes and
-// postings: decoded and rendered again, it gives them back.
-func (p CreatedTransaction) StoredJSON() (stored, tx []byte) {
-	return p.AppendStoredJSON(nil)
-}
-
-// AppendStoredJSON is StoredJSON appending the stored form to b; the
-// transaction's JSON has a buffer of its own.
+// AppendStoredJSON appends p to b as its log stores it, and returns its
+// transaction's JSON as MarshalJSON renders it, in a buffer of its own. The
+// stored form leaves out the transaction's pre-commit volumes, which follow
+// from its post-commit volumes and postings: decoded and rendered again, it
+// gives them back.
 func (p CreatedTransaction) AppendStoredJSON(b []byte) (stored, tx []byte) {
 	tx, cut := p.Transaction.appendJSONCut(make([]byte, 0, 1024))
 	b = slices.Grow(b, cut+64)

@@ -153,7 +153,7 @@ func TestStoredJSONDecodesToTheSamePayload(t *testing.T) {
 	})
 	tx.PostCommitEffectiveVolumes = tx.PostCommitVolumes.Copy()
 	p := CreatedTransaction{Transaction: tx, AccountMetadata: AccountMetadata{"bank": {"a": "b"}}}
-	stored, txJSON := p.StoredJSON()
+	stored, txJSON := p.AppendStoredJSON(nil)
 	full, _ := p.MarshalJSON()
 	want, _ := tx.MarshalJSON()
 	if !bytes.Equal(txJSON, want) {
