@@ -91,10 +91,10 @@ type Verification struct {
 }
 
 // VerifyLogs re-computes the hash chain of the ledger called name over the
-// logs with ids from..to (from 0 is 1, to 0 is the last log), with
-// ledger.HashMemento on the memento of each log's stored data (the bytes
-// the hash covers, see ledger.Log.Memento), its type, date and idempotency
-// key, and compares each result with the stored hash. The
+// logs with ids from..to (from 0 is 1, to 0 is the last log), each log's
+// hash recomputed from its stored data, type, date and idempotency key as
+// the writer computed it (ledger.Log.ComputeHash), and compares each
+// result with the stored hash. The
 // chain starts from the stored hash of the log before from (the first log
 // starts from none). It reads in keyset pages of 1,000, so memory stays
 // constant, and stops at the first mismatch, reported as the Break. A
@@ -160,12 +160,11 @@ func (r *Reader) VerifyLogs(ctx context.Context, name string, from, to uint64) (
 			read++
 			after = int64(log.ID)
 			v.Checked++
-			memento, err := log.Memento()
+			expected, err := log.ComputeHash(previous)
 			if err != nil {
 				rows.Close()
 				return v, fmt.Errorf("log %d: %w", log.ID, err)
 			}
-			expected := ledger.HashMemento(previous, log.Type(), memento, log.Date, log.IdempotencyKey)
 			if !bytes.Equal(expected, log.Hash) {
 				rows.Close()
 				v.Break = &ledger.ChainBreak{LogID: log.ID, Expected: expected, Got: log.Hash}
