@@ -130,6 +130,24 @@ CREATE TABLE IF NOT EXISTS BUCKET.transactions_metadata (
     PRIMARY KEY (ledger, transaction_id, revision)
 );
 
+-- Buckets made before names, addresses and assets compared bytewise kept
+-- the database's collation on those columns: they are given "C" here, which
+-- rebuilds the indexes that hold them, once.
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT a.attrelid::regclass AS tbl, a.attname, format_type(a.atttypid, a.atttypmod) AS type
+        FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
+        WHERE r.relnamespace = 'BUCKET'::regnamespace AND r.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+            AND a.attname IN ('ledger', 'address', 'account', 'asset', 'address_array', 'sources', 'destinations')
+            AND a.atttypid IN ('text'::regtype, 'text[]'::regtype) AND a.attcollation <> 'pg_catalog."C"'::regcollation
+    LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE "C"', c.tbl, c.attname, c.type);
+    END LOOP;
+END
+$$;
+
 -- ledger_changed fails with SQLSTATE KS001: a writer calls it when the
 -- ledger no longer ends with the log it prepared its batch on (a batch it
 -- built on failed, or another process wrote first), to refuse writing it.

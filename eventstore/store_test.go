@@ -426,11 +426,14 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	}
 
 	// Another version, here one whose moves were keyed by seq alone with
-	// a second index, and whose logs stored their mementos: applied
-	// before the write.
+	// a second index, whose logs stored their mementos, and whose names
+	// and addresses had the database's collation: applied before the
+	// write.
 	if _, err := pool.Exec(ctx, `ALTER TABLE _default.moves DROP CONSTRAINT moves_pkey, ADD PRIMARY KEY (ledger, seq);
 		CREATE INDEX moves_transaction ON _default.moves (ledger, transaction_id);
 		ALTER TABLE _default.logs ADD COLUMN memento bytea NOT NULL DEFAULT '';
+		ALTER TABLE _default.moves ALTER COLUMN account TYPE text COLLATE "default";
+		ALTER TABLE _default.transactions ALTER COLUMN sources TYPE text[] COLLATE "default";
 		UPDATE _system.buckets SET schema = 'older' WHERE name = '_default'`); err != nil {
 		t.Fatal(err)
 	}
@@ -446,6 +449,16 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	}
 	if key != "PRIMARY KEY (ledger, transaction_id, seq)0" {
 		t.Fatalf("moves after the upgrade: %s", key)
+	}
+	var uncollated []string
+	if err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(attrelid::regclass || '.' || attname ORDER BY 1), '{}') FROM pg_attribute
+		WHERE attrelid IN ('_default.moves'::regclass, '_default.transactions'::regclass) AND attnum > 0
+			AND atttypid IN ('text'::regtype, 'text[]'::regtype) AND attname IN ('ledger', 'account', 'asset', 'sources', 'destinations')
+			AND attcollation <> 'pg_catalog."C"'::regcollation`).Scan(&uncollated); err != nil {
+		t.Fatal(err)
+	}
+	if len(uncollated) > 0 {
+		t.Fatalf("columns without the C collation after the upgrade: %v", uncollated)
 	}
 	var digest string
 	if err := pool.QueryRow(ctx, `SELECT schema FROM _system.buckets WHERE name = '_default'`).Scan(&digest); err != nil || digest != bucketDigest {
