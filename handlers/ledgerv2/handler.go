@@ -57,7 +57,7 @@ func New(store *eventstore.Store, reader *projections.Reader, version string) *H
 // Mount adds the v2 routes to r (paths relative to /v2); any other path
 // under /v2 answers 404 NOT_FOUND.
 func (h *Handler) Mount(r *route.Router) {
-	h.mountWrites(r) // first: creating transactions is the hot path
+	h.mountWrites(r)
 	h.mountReads(r)
 	h.mountPipelines(r)
 	for _, path := range []string{"/{ledger}/schemas", "/{ledger}/schemas/{version}", "/{ledger}/queries/{id}/run"} {

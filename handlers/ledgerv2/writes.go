@@ -14,7 +14,7 @@ import (
 )
 
 func (h *Handler) mountWrites(r *route.Router) {
-	r.Handle(http.MethodPost, "/{ledger}/transactions", h.createTransaction) // first: the hot path
+	r.Handle(http.MethodPost, "/{ledger}/transactions", h.createTransaction)
 	r.Handle(http.MethodPost, "/{ledger}", h.createLedger)
 	r.Handle(http.MethodPut, "/{ledger}/metadata", h.saveLedgerMetadata)
 	r.Handle(http.MethodDelete, "/{ledger}/metadata/{key}", h.deleteLedgerMetadata)
