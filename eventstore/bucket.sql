@@ -38,8 +38,8 @@ CREATE TABLE IF NOT EXISTS BUCKET.transactions (
     postings            json        NOT NULL,
     metadata            jsonb       NOT NULL DEFAULT '{}',
     post_commit_volumes json,
-    sources             text[] COLLATE "C" NOT NULL,
-    destinations        text[] COLLATE "C" NOT NULL,
+    sources             text[] COLLATE "C",
+    destinations        text[] COLLATE "C",
     PRIMARY KEY (ledger, id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS transactions_reference ON BUCKET.transactions (ledger, reference)
@@ -48,10 +48,21 @@ CREATE INDEX IF NOT EXISTS transactions_timestamp ON BUCKET.transactions (ledger
 -- Filters on metadata (@>) and on addresses (@>, &&) use GIN indexes: the
 -- metadata one leaves out the many transactions without metadata, which
 -- such a filter cannot match; one index holds sources and destinations
--- together (a filter on either rechecks its own column).
+-- together (a filter on either rechecks its own column). A ledger keeping
+-- moves (MOVES_HISTORY) finds the addresses of a transaction in its moves:
+-- it leaves sources and destinations NULL, outside the index.
 CREATE INDEX IF NOT EXISTS transactions_metadata_set ON BUCKET.transactions USING gin (metadata jsonb_path_ops)
     WHERE metadata <> '{}';
-CREATE INDEX IF NOT EXISTS transactions_addresses ON BUCKET.transactions USING gin ((sources || destinations));
+DO $$
+BEGIN
+    IF (SELECT attnotnull FROM pg_attribute WHERE attrelid = 'BUCKET.transactions'::regclass AND attname = 'sources') THEN
+        ALTER TABLE BUCKET.transactions ALTER COLUMN sources DROP NOT NULL, ALTER COLUMN destinations DROP NOT NULL;
+    END IF;
+END
+$$;
+CREATE INDEX IF NOT EXISTS transactions_addresses_kept ON BUCKET.transactions USING gin ((sources || destinations))
+    WHERE sources IS NOT NULL;
+DROP INDEX IF EXISTS BUCKET.transactions_addresses;
 DROP INDEX IF EXISTS BUCKET.transactions_metadata_gin;
 DROP INDEX IF EXISTS BUCKET.transactions_sources;
 DROP INDEX IF EXISTS BUCKET.transactions_destinations;

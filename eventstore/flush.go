@@ -188,7 +188,9 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 		references[i] = pgtype.Text{String: tx.Reference, Valid: tx.Reference != ""}
 	}
 	// The hand-written encoders, called directly: encoding/json would only
-	// re-check their output.
+	// re-check their output. A ledger keeping moves finds a transaction's
+	// addresses in them and leaves its sources and destinations NULL.
+	addresses := !b.feature(ledger.FeatureMovesHistory, "ON")
 	t := texts{buf: make([]byte, 0, 256*n), ends: make([]int, 0, 5*n)}
 	for _, tx := range b.newTxs {
 		t.end(tx.Postings.AppendJSON(t.buf))
@@ -199,24 +201,37 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 	for _, tx := range b.newTxs {
 		t.end(tx.PostCommitVolumes.AppendJSON(t.buf))
 	}
-	for _, tx := range b.newTxs {
-		t.end(appendArrayLiteral(t.buf, tx.Postings, true))
-	}
-	for _, tx := range b.newTxs {
-		t.end(appendArrayLiteral(t.buf, tx.Postings, false))
+	if addresses {
+		for _, tx := range b.newTxs {
+			t.end(appendArrayLiteral(t.buf, tx.Postings, true))
+		}
+		for _, tx := range b.newTxs {
+			t.end(appendArrayLiteral(t.buf, tx.Postings, false))
+		}
 	}
 	columns := t.strings()
-	postings, metadata, volumes := columns[:n], columns[n:2*n], columns[2*n:3*n]
-	sources, destinations := columns[3*n:4*n], columns[4*n:]
-	p.Queue(db.q(`INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata,
-			post_commit_volumes, sources, destinations)
-		SELECT $1, unnest($2::timestamptz[]), unnest($11::timestamptz[]), unnest($3::bigint[]), unnest($4::timestamptz[]),
-			unnest($5::text[]), unnest($6::text[])::json, unnest($7::text[])::jsonb, unnest($8::text[])::json,
-			unnest($9::text[])::text[], unnest($10::text[])::text[]`),
-		db.ledger.Name, inserted, ids, timestamps, references, postings, metadata, volumes,
-		sources, destinations, updated)
+	args := []any{db.ledger.Name, inserted, ids, timestamps, references, columns[:n], columns[n : 2*n], columns[2*n : 3*n], updated}
+	if !addresses {
+		p.Queue(db.q(insertTransactions), args...)
+		return nil
+	}
+	p.Queue(db.q(insertTransactionsAddresses), append(args, columns[3*n:4*n], columns[4*n:])...)
 	return nil
 }
+
+// insertTransactions inserts transactions, one array parameter per column;
+// insertTransactionsAddresses also their sources and destinations.
+const (
+	insertTransactions = `INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference,
+			postings, metadata, post_commit_volumes)
+		SELECT $1, unnest($2::timestamptz[]), unnest($9::timestamptz[]), unnest($3::bigint[]), unnest($4::timestamptz[]),
+			unnest($5::text[]), unnest($6::text[])::json, unnest($7::text[])::jsonb, unnest($8::text[])::json`
+	insertTransactionsAddresses = `INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference,
+			postings, metadata, post_commit_volumes, sources, destinations)
+		SELECT $1, unnest($2::timestamptz[]), unnest($9::timestamptz[]), unnest($3::bigint[]), unnest($4::timestamptz[]),
+			unnest($5::text[]), unnest($6::text[])::json, unnest($7::text[])::jsonb, unnest($8::text[])::json,
+			unnest($10::text[])::text[], unnest($11::text[])::text[]`
+)
 
 // texts renders many text values into one buffer, turned into one string:
 // each value is a slice of it rather than a string of its own.

@@ -402,7 +402,7 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	create(t, s, send("world", "users:1", 1, "USD"))
 	indexed := func() bool {
 		var ok bool
-		if err := pool.QueryRow(ctx, `SELECT to_regclass('_default.transactions_addresses') IS NOT NULL`).Scan(&ok); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('_default.transactions_addresses_kept') IS NOT NULL`).Scan(&ok); err != nil {
 			t.Fatal(err)
 		}
 		return ok
@@ -417,7 +417,7 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	}
 
 	// Same version: nothing is applied.
-	if _, err := pool.Exec(ctx, `DROP INDEX _default.transactions_addresses`); err != nil {
+	if _, err := pool.Exec(ctx, `DROP INDEX _default.transactions_addresses_kept`); err != nil {
 		t.Fatal(err)
 	}
 	writeWithNewStore()
@@ -426,20 +426,33 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	}
 
 	// Another version, here one whose moves were keyed by seq alone with
-	// a second index, whose logs stored their mementos, and whose names
-	// and addresses had the database's collation: applied before the
+	// a second index, whose logs stored their mementos, whose names and
+	// addresses had the database's collation, and whose transactions all
+	// kept their addresses, in an index of them all: applied before the
 	// write.
 	if _, err := pool.Exec(ctx, `ALTER TABLE _default.moves DROP CONSTRAINT moves_pkey, ADD PRIMARY KEY (ledger, seq);
 		CREATE INDEX moves_transaction ON _default.moves (ledger, transaction_id);
 		ALTER TABLE _default.logs ADD COLUMN memento bytea NOT NULL DEFAULT '';
 		ALTER TABLE _default.moves ALTER COLUMN account TYPE text COLLATE "default";
 		ALTER TABLE _default.transactions ALTER COLUMN sources TYPE text[] COLLATE "default";
+		UPDATE _default.transactions SET sources = '{world}', destinations = '{users:1}';
+		ALTER TABLE _default.transactions ALTER COLUMN sources SET NOT NULL, ALTER COLUMN destinations SET NOT NULL;
+		CREATE INDEX transactions_addresses ON _default.transactions USING gin ((sources || destinations));
 		UPDATE _system.buckets SET schema = 'older' WHERE name = '_default'`); err != nil {
 		t.Fatal(err)
 	}
 	writeWithNewStore()
 	if !indexed() {
 		t.Fatal("bucket.sql did not reach a bucket given another version")
+	}
+	var kept string
+	if err := pool.QueryRow(ctx, `SELECT coalesce(to_regclass('_default.transactions_addresses')::text, '')
+			|| (SELECT count(*) FROM pg_attribute WHERE attrelid = '_default.transactions'::regclass AND attnotnull
+				AND attname IN ('sources', 'destinations'))`).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	if kept != "0" {
+		t.Fatalf("transactions after the upgrade: %q, want no index of every address and nullable addresses", kept)
 	}
 	var key string
 	if err := pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) || coalesce(to_regclass('_default.moves_transaction')::text, '')
@@ -463,5 +476,29 @@ func TestBucketSchemaReachesExistingBuckets(t *testing.T) {
 	var digest string
 	if err := pool.QueryRow(ctx, `SELECT schema FROM _system.buckets WHERE name = '_default'`).Scan(&digest); err != nil || digest != bucketDigest {
 		t.Fatalf("bucket digest %q (%v), want %q", digest, err, bucketDigest)
+	}
+}
+
+// TestTransactionAddresses: a ledger without moves keeps the addresses of
+// its transactions with them, for filters; one with moves leaves them out.
+func TestTransactionAddresses(t *testing.T) {
+	for _, tc := range []struct {
+		features ledger.Features
+		want     string
+	}{
+		{ledger.MinimalFeatures(), "{world,a,world} {b,c,b}"},
+		{nil, "NULL NULL"},
+	} {
+		s, pool, _ := newStore(t, tc.features)
+		create(t, s, ledger.Postings{ledger.NewPosting("world", "b", "USD", big.NewInt(2)),
+			ledger.NewPosting("a", "c", "USD", big.NewInt(0)), ledger.NewPosting("world", "b", "EUR", big.NewInt(1))})
+		var got string
+		if err := pool.QueryRow(context.Background(), `SELECT coalesce(sources::text, 'NULL') || ' ' || coalesce(destinations::text, 'NULL')
+			FROM _default.transactions WHERE ledger = 'main'`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("features %v: addresses %s, want %s", tc.features, got, tc.want)
+		}
 	}
 }

@@ -61,16 +61,16 @@ func (b *sqlBuilder) addressPattern(segments string, p query.AddressPattern) str
 // (a transaction's sources and destinations): it holds when one address of
 // one of the columns satisfies the leaf. Full addresses and lists of them
 // first go through indexed, the expression of the columns' GIN index (all
-// of them concatenated).
-func (b *sqlBuilder) addressIn(columns []string, indexed string, l query.Leaf) (string, error) {
+// of them concatenated), with partial, the index's predicate.
+func (b *sqlBuilder) addressIn(columns []string, indexed, partial string, l query.Leaf) (string, error) {
 	value, _ := l.Value.(string)
 	if l.Op == query.OpMatch && query.ParseAddressPattern(value).IsFull() {
 		p := b.bind([]string{value}) + "::text[]"
-		return indexed + " @> " + p + " AND (" + anyOf(columns, func(col string) string { return col + " @> " + p }) + ")", nil
+		return partial + " AND " + indexed + " @> " + p + " AND (" + anyOf(columns, func(col string) string { return col + " @> " + p }) + ")", nil
 	}
 	if l.Op == query.OpIn {
 		p := b.bind(l.Value) + "::text[]"
-		return indexed + " && " + p + " AND (" + anyOf(columns, func(col string) string { return col + " && " + p }) + ")", nil
+		return partial + " AND " + indexed + " && " + p + " AND (" + anyOf(columns, func(col string) string { return col + " && " + p }) + ")", nil
 	}
 	cond, err := b.address(addressOf("x.address"), l)
 	if err != nil {

@@ -85,6 +85,30 @@ func testTransactionFilters(t *testing.T, r *Reader) {
 	}
 }
 
+// testTransactionAddressFiltersWithoutMoves: a ledger without moves keeps
+// the addresses of its transactions with them.
+func testTransactionAddressFiltersWithoutMoves(t *testing.T, r *Reader) {
+	ctx := context.Background()
+	for _, tc := range []filterCase{
+		{`{"$match":{"account":"users:1"}}`, "1"},
+		{`{"$match":{"source":"world"}}`, "1"},
+		{`{"$match":{"destination":"world"}}`, ""},
+		{`{"$match":{"destination":"users:"}}`, "1"},
+		{`{"$in":{"source":["users:1","nope"]}}`, ""},
+		{`{"$in":{"account":["users:1","nope"]}}`, "1"},
+		{`{"$like":{"account":"wor%"}}`, "1"},
+		{`{"$not":{"$match":{"account":"users:1"}}}`, ""},
+	} {
+		q := ListQuery{Filter: parse(t, tc.filter, query.Transactions), PageSize: 4}
+		got := keys(t, query.Transactions, q, func(q ListQuery) (api.Cursor[ledger.Transaction], error) {
+			return r.Transactions(ctx, "other", q)
+		}, txID)
+		if got != tc.want {
+			t.Errorf("%s: got [%s], want [%s]", tc.filter, got, tc.want)
+		}
+	}
+}
+
 func testAccountFilters(t *testing.T, r *Reader) {
 	ctx := context.Background()
 	const all = "merchants:042 org:acme:admin org:acme:user org:beta:admin platform:fees users:001 users:002 whale world"

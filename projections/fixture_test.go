@@ -76,16 +76,17 @@ func TestBooks(t *testing.T) {
 	t.Parallel()
 	r := books(t)
 	for name, test := range map[string]func(*testing.T, *Reader){
-		"transaction filters":        testTransactionFilters,
-		"account filters":            testAccountFilters,
-		"log filters":                testLogFilters,
-		"volume filters":             testVolumeFilters,
-		"aggregated balance filters": testAggregatedBalanceFilters,
-		"ledger filters":             testLedgerFilters,
-		"unknown ledger":             testUnknownLedger,
-		"point in time":              testPointInTime,
-		"missing features":           testMissingFeatures,
-		"big amounts":                testBigAmounts,
+		"transaction filters":               testTransactionFilters,
+		"transaction filters without moves": testTransactionAddressFiltersWithoutMoves,
+		"account filters":                   testAccountFilters,
+		"log filters":                       testLogFilters,
+		"volume filters":                    testVolumeFilters,
+		"aggregated balance filters":        testAggregatedBalanceFilters,
+		"ledger filters":                    testLedgerFilters,
+		"unknown ledger":                    testUnknownLedger,
+		"point in time":                     testPointInTime,
+		"missing features":                  testMissingFeatures,
+		"big amounts":                       testBigAmounts,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -117,7 +117,7 @@ func transactionsFrom(l ledger.Ledger, b *sqlBuilder, pit, oot *ledger.Time, fil
 	if oot != nil {
 		bounds += " AND tx.timestamp >= " + b.bind(oot.Time)
 	}
-	cond, err := b.where(filter, transactionLeaf)
+	cond, err := b.where(filter, transactionLeaf(feature(l, ledger.FeatureMovesHistory, "ON")))
 	if err != nil {
 		return "", err
 	}
@@ -176,30 +176,53 @@ func scanTransaction(row pgx.Row) (ledger.Transaction, error) {
 }
 
 // transactionAddresses is the expression of the transactions' GIN index
-// on addresses (see bucket.sql).
-const transactionAddresses = "(t.sources || t.destinations)"
+// on addresses (see bucket.sql) and transactionAddressesKept its
+// predicate: the transactions of ledgers without moves.
+const (
+	transactionAddresses     = "(t.sources || t.destinations)"
+	transactionAddressesKept = "t.sources IS NOT NULL"
+)
 
-// transactionLeaf translates the query.Transactions fields on the dataset t.
-func transactionLeaf(b *sqlBuilder, l query.Leaf) (string, error) {
-	switch l.Field {
-	case "id":
-		return b.compareBigint("t.id", l)
-	case "reference":
-		return b.text("t.reference", l, true)
-	case "timestamp", "inserted_at", "updated_at":
-		return b.compare("t."+l.Field, l, false)
-	case "reverted_at":
-		return b.compare("t.reverted_at", l, true)
-	case "reverted":
-		return b.compare("(t.reverted_at IS NOT NULL)", l, false)
-	case "source":
-		return b.addressIn([]string{"t.sources"}, transactionAddresses, l)
-	case "destination":
-		return b.addressIn([]string{"t.destinations"}, transactionAddresses, l)
-	case "account":
-		return b.addressIn([]string{"t.sources", "t.destinations"}, transactionAddresses, l)
-	case "metadata":
-		return b.jsonMap("t.metadata", l)
+// transactionLeaf translates the query.Transactions fields on the dataset
+// t. The addresses of a transaction are those of its moves when its ledger
+// keeps them (withMoves), and its sources and destinations columns
+// otherwise.
+func transactionLeaf(withMoves bool) leafSQL {
+	return func(b *sqlBuilder, l query.Leaf) (string, error) {
+		switch l.Field {
+		case "id":
+			return b.compareBigint("t.id", l)
+		case "reference":
+			return b.text("t.reference", l, true)
+		case "timestamp", "inserted_at", "updated_at":
+			return b.compare("t."+l.Field, l, false)
+		case "reverted_at":
+			return b.compare("t.reverted_at", l, true)
+		case "reverted":
+			return b.compare("(t.reverted_at IS NOT NULL)", l, false)
+		case "source", "destination", "account":
+			if withMoves {
+				return b.moveAddress(l)
+			}
+			columns := map[string][]string{"source": {"t.sources"}, "destination": {"t.destinations"},
+				"account": {"t.sources", "t.destinations"}}[l.Field]
+			return b.addressIn(columns, transactionAddresses, transactionAddressesKept, l)
+		case "metadata":
+			return b.jsonMap("t.metadata", l)
+		}
+		return "", unsupported(l)
 	}
-	return "", unsupported(l)
+}
+
+// moveAddress translates a leaf on the addresses of a transaction of t
+// (source, destination, account) as a move of it on a matching account, on
+// the side the field names.
+func (b *sqlBuilder) moveAddress(l query.Leaf) (string, error) {
+	cond, err := b.address(addressOf("m.account"), l)
+	if err != nil {
+		return "", err
+	}
+	side := map[string]string{"source": " AND m.is_source", "destination": " AND NOT m.is_source"}[l.Field]
+	return "EXISTS (SELECT FROM {moves} m WHERE m.ledger = t.ledger AND m.transaction_id = t.id" + side +
+		" AND " + cond + ")", nil
 }
