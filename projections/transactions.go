@@ -183,6 +183,14 @@ const (
 	transactionAddressesKept = "t.sources IS NOT NULL"
 )
 
+// transactionAddressColumns are the columns holding the addresses each
+// field names, and moveSides the condition on the moves of each.
+var (
+	transactionAddressColumns = map[string][]string{"source": {"t.sources"}, "destination": {"t.destinations"},
+		"account": {"t.sources", "t.destinations"}}
+	moveSides = map[string]string{"source": " AND m.is_source", "destination": " AND NOT m.is_source"}
+)
+
 // transactionLeaf translates the query.Transactions fields on the dataset
 // t. The addresses of a transaction are those of its moves when its ledger
 // keeps them (withMoves), and its sources and destinations columns
@@ -204,9 +212,7 @@ func transactionLeaf(withMoves bool) leafSQL {
 			if withMoves {
 				return b.moveAddress(l)
 			}
-			columns := map[string][]string{"source": {"t.sources"}, "destination": {"t.destinations"},
-				"account": {"t.sources", "t.destinations"}}[l.Field]
-			return b.addressIn(columns, transactionAddresses, transactionAddressesKept, l)
+			return b.addressIn(transactionAddressColumns[l.Field], transactionAddresses, transactionAddressesKept, l)
 		case "metadata":
 			return b.jsonMap("t.metadata", l)
 		}
@@ -222,7 +228,6 @@ func (b *sqlBuilder) moveAddress(l query.Leaf) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	side := map[string]string{"source": " AND m.is_source", "destination": " AND NOT m.is_source"}[l.Field]
-	return "EXISTS (SELECT FROM {moves} m WHERE m.ledger = t.ledger AND m.transaction_id = t.id" + side +
+	return "EXISTS (SELECT FROM {moves} m WHERE m.ledger = t.ledger AND m.transaction_id = t.id" + moveSides[l.Field] +
 		" AND " + cond + ")", nil
 }
