@@ -222,15 +222,13 @@ func (b *batch) queueTransactions(p *pgx.Batch, db *bucketDB) error {
 // insertTransactions inserts transactions, one array parameter per column;
 // insertTransactionsAddresses also their sources and destinations.
 const (
-	insertTransactions = `INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference,
-			postings, metadata, post_commit_volumes)
-		SELECT $1, unnest($2::timestamptz[]), unnest($9::timestamptz[]), unnest($3::bigint[]), unnest($4::timestamptz[]),
-			unnest($5::text[]), unnest($6::text[])::json, unnest($7::text[])::jsonb, unnest($8::text[])::json`
-	insertTransactionsAddresses = `INSERT INTO {transactions} (ledger, inserted_at, updated_at, id, timestamp, reference,
-			postings, metadata, post_commit_volumes, sources, destinations)
-		SELECT $1, unnest($2::timestamptz[]), unnest($9::timestamptz[]), unnest($3::bigint[]), unnest($4::timestamptz[]),
-			unnest($5::text[]), unnest($6::text[])::json, unnest($7::text[])::jsonb, unnest($8::text[])::json,
-			unnest($10::text[])::text[], unnest($11::text[])::text[]`
+	transactionColumns = `ledger, inserted_at, updated_at, id, timestamp, reference, postings, metadata, post_commit_volumes`
+	transactionValues  = `$1, unnest($2::timestamptz[]), unnest($9::timestamptz[]), unnest($3::bigint[]),
+		unnest($4::timestamptz[]), unnest($5::text[]), unnest($6::text[])::json, unnest($7::text[])::jsonb,
+		unnest($8::text[])::json`
+	insertTransactions          = `INSERT INTO {transactions} (` + transactionColumns + `) SELECT ` + transactionValues
+	insertTransactionsAddresses = `INSERT INTO {transactions} (` + transactionColumns + `, sources, destinations)
+		SELECT ` + transactionValues + `, unnest($10::text[])::text[], unnest($11::text[])::text[]`
 )
 
 // texts renders many text values into one buffer, turned into one string:

@@ -17,7 +17,6 @@ type filterCase struct {
 }
 
 func testTransactionFilters(t *testing.T, r *Reader) {
-	ctx := context.Background()
 	const all = "9 8 7 6 5 4 3 2 1"
 	for _, tc := range []filterCase{
 		{`{}`, all},
@@ -71,24 +70,31 @@ func testTransactionFilters(t *testing.T, r *Reader) {
 		{`{"$or":[{"$match":{"id":1}},{"$match":{"id":8}}]}`, "8 1"},
 		{`{"$and":[{"$match":{"account":"users:"}},{"$not":{"$match":{"reverted":true}}},{"$gt":{"id":1}}]}`, "9 7 3"},
 	} {
-		q := ListQuery{Filter: parse(t, tc.filter, query.Transactions), PageSize: 4}
-		got := keys(t, query.Transactions, q, func(q ListQuery) (api.Cursor[ledger.Transaction], error) {
-			return r.Transactions(ctx, "books", q)
-		}, txID)
-		if got != tc.want {
-			t.Errorf("%s: got [%s], want [%s]", tc.filter, got, tc.want)
-		}
-		n, err := r.CountTransactions(ctx, "books", q)
-		if err != nil || n != uint64(len(strings.Fields(tc.want))) {
-			t.Errorf("%s: count %d %v, want %d", tc.filter, n, err, len(strings.Fields(tc.want)))
-		}
+		checkTransactionFilter(t, r, "books", tc)
+	}
+}
+
+// checkTransactionFilter lists and counts the transactions of ledgerName
+// that tc's filter selects.
+func checkTransactionFilter(t *testing.T, r *Reader, ledgerName string, tc filterCase) {
+	t.Helper()
+	ctx := context.Background()
+	q := ListQuery{Filter: parse(t, tc.filter, query.Transactions), PageSize: 4}
+	got := keys(t, query.Transactions, q, func(q ListQuery) (api.Cursor[ledger.Transaction], error) {
+		return r.Transactions(ctx, ledgerName, q)
+	}, txID)
+	if got != tc.want {
+		t.Errorf("%s: got [%s], want [%s]", tc.filter, got, tc.want)
+	}
+	n, err := r.CountTransactions(ctx, ledgerName, q)
+	if err != nil || n != uint64(len(strings.Fields(tc.want))) {
+		t.Errorf("%s: count %d %v, want %d", tc.filter, n, err, len(strings.Fields(tc.want)))
 	}
 }
 
 // testTransactionAddressFiltersWithoutMoves: a ledger without moves keeps
 // the addresses of its transactions with them.
 func testTransactionAddressFiltersWithoutMoves(t *testing.T, r *Reader) {
-	ctx := context.Background()
 	for _, tc := range []filterCase{
 		{`{"$match":{"account":"users:1"}}`, "1"},
 		{`{"$match":{"source":"world"}}`, "1"},
@@ -99,13 +105,7 @@ func testTransactionAddressFiltersWithoutMoves(t *testing.T, r *Reader) {
 		{`{"$like":{"account":"wor%"}}`, "1"},
 		{`{"$not":{"$match":{"account":"users:1"}}}`, ""},
 	} {
-		q := ListQuery{Filter: parse(t, tc.filter, query.Transactions), PageSize: 4}
-		got := keys(t, query.Transactions, q, func(q ListQuery) (api.Cursor[ledger.Transaction], error) {
-			return r.Transactions(ctx, "other", q)
-		}, txID)
-		if got != tc.want {
-			t.Errorf("%s: got [%s], want [%s]", tc.filter, got, tc.want)
-		}
+		checkTransactionFilter(t, r, "other", tc)
 	}
 }
 
