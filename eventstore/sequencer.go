@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +46,11 @@ type sequencer struct {
 	pipe         *pipe
 	// slots holds a slot for each pipe the store's sequencers have open.
 	slots chan struct{}
+
+	// peak is the most commands the ledger has held at once lately
+	// (queued and in flight), seen at peakAt; see gatherTarget.
+	peak   float64
+	peakAt time.Time
 }
 
 // pipeIdle is how long a ledger's pipe stays open with nothing to write.
@@ -186,6 +192,10 @@ func (s *sequencer) run() {
 				break gather
 			}
 		}
+		want := s.gatherTarget(len(queued) + len(s.queue) + inFlight(inflight))
+		if len(inflight) > 0 && len(queued) < want {
+			queued, inflight = s.fill(queued, want, inflight)
+		}
 		reqs := live(queued)
 		if len(reqs) == 0 {
 			continue
@@ -202,6 +212,48 @@ func (s *sequencer) run() {
 		}
 		inflight = append(inflight, s.launch(b, reqs, outcomes, prev))
 	}
+}
+
+// peakHalfLife is how fast the ledger's peak of commands held fades.
+const peakHalfLife = time.Second
+
+// gatherTarget notes that the ledger holds held commands and returns how
+// many a batch gathers before it is sent behind the batch in flight: half
+// the peak held lately. Behind that batch it would wait in PostgreSQL
+// anyway, so gathering costs it little, and a bigger batch costs less per
+// command: without the target, a batch sent at once behind each big one
+// often holds a single command and still costs a whole commit. Under
+// steady load the two batches share the ledger's writers; under light
+// load the target is at most one, and nothing waits.
+func (s *sequencer) gatherTarget(held int) int {
+	now := time.Now()
+	faded := s.peak * math.Exp2(-float64(now.Sub(s.peakAt))/float64(peakHalfLife))
+	s.peak, s.peakAt = max(float64(held), faded), now
+	return int(s.peak) / 2
+}
+
+// fill adds commands to queued until it holds want (or MaxBatch), or the
+// oldest batch in flight lands: then the pipe is about to idle and the
+// batch goes as it is.
+func (s *sequencer) fill(queued []*pending, want int, inflight []*flight) ([]*pending, []*flight) {
+	for len(queued) < min(want, s.opts.MaxBatch) {
+		select {
+		case p := <-s.queue:
+			queued = append(queued, p)
+		case <-inflight[0].done:
+			return queued, s.settle(inflight)
+		}
+	}
+	return queued, inflight
+}
+
+// inFlight counts the commands of the batches in flight.
+func inFlight(inflight []*flight) int {
+	n := 0
+	for _, f := range inflight {
+		n += len(f.reqs)
+	}
+	return n
 }
 
 // lastFlight returns the last batch in flight, nil if none.
