@@ -183,15 +183,7 @@ func (s *sequencer) run() {
 		case p := <-queue:
 			queued = append(queued[:0], p)
 		}
-	gather:
-		for len(queued) < s.opts.MaxBatch {
-			select {
-			case p := <-s.queue:
-				queued = append(queued, p)
-			default:
-				break gather
-			}
-		}
+		queued = s.take(queued)
 		want := s.gatherTarget(len(queued) + len(s.queue) + inFlight(inflight))
 		if len(inflight) > 0 && len(queued) < want {
 			queued, inflight = s.fill(queued, want, inflight)
@@ -241,10 +233,23 @@ func (s *sequencer) fill(queued []*pending, want int, inflight []*flight) ([]*pe
 		case p := <-s.queue:
 			queued = append(queued, p)
 		case <-inflight[0].done:
-			return queued, s.settle(inflight)
+			return s.take(queued), s.settle(inflight)
 		}
 	}
 	return queued, inflight
+}
+
+// take adds the commands waiting in the queue to queued, up to MaxBatch.
+func (s *sequencer) take(queued []*pending) []*pending {
+	for len(queued) < s.opts.MaxBatch {
+		select {
+		case p := <-s.queue:
+			queued = append(queued, p)
+		default:
+			return queued
+		}
+	}
+	return queued
 }
 
 // inFlight counts the commands of the batches in flight.
