@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -499,6 +500,40 @@ func TestTransactionAddresses(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("features %v: addresses %s, want %s", tc.features, got, tc.want)
+		}
+	}
+}
+
+// TestStoredLogWritesEqualEffectiveVolumesOnce: a transaction's log stores
+// effective volumes equal to its post-commit volumes as a marker, a
+// back-dated one stores them in full, and reading either log gives them
+// back.
+func TestStoredLogWritesEqualEffectiveVolumesOnce(t *testing.T) {
+	s, pool, _ := newStore(t, nil)
+	ctx := context.Background()
+	create(t, s, send("world", "a", 5, "USD"))
+	past := ledger.NewTime(time.Now().Add(-time.Hour))
+	if _, err := s.Execute(ctx, "main", Request{Command: ledger.CreateTransaction{
+		Postings: send("world", "a", 2, "USD"), Timestamp: past}}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int64]struct {
+		marked bool
+		pcev   int64 // a's effective input
+	}{1: {true, 5}, 2: {false, 2}} {
+		var data []byte
+		if err := pool.QueryRow(ctx, `SELECT data::text FROM _default.logs WHERE ledger = 'main' AND id = $1`, id).Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		marked := bytes.Contains(data, []byte(`"postCommitEffectiveVolumes":"postCommitVolumes"`))
+		payload, err := ledger.DecodePayload(ledger.LogTypeNewTransaction, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcev := payload.(ledger.CreatedTransaction).Transaction.PostCommitEffectiveVolumes
+		if marked != want.marked || pcev["a"]["USD"].Input.Int64() != want.pcev {
+			t.Errorf("log %d: marker %v (want %v), a's effective input %v (want %d): %s",
+				id, marked, want.marked, pcev["a"]["USD"].Input, want.pcev, data)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/big"
 	"slices"
@@ -226,9 +227,18 @@ func (tx Transaction) appendJSON(b []byte) []byte {
 	return b
 }
 
-// appendJSONCut is appendJSON, also returning where the pre-commit volumes
-// start in b.
-func (tx Transaction) appendJSONCut(b []byte) ([]byte, int) {
+// jsonCuts are offsets in a transaction's JSON: where its post-commit
+// volumes (pcv) and post-commit effective volumes (pcev) values start and
+// end, where the pcev key starts, and where the pre-commit volumes start.
+type jsonCuts struct {
+	pcv, pcev [2]int
+	pcevKey   int
+	pre       int
+}
+
+// appendJSONCut is appendJSON, also returning where its parts are in b.
+func (tx Transaction) appendJSONCut(b []byte) ([]byte, jsonCuts) {
+	var c jsonCuts
 	b = tx.appendHead(b)
 	b = append(b, `,"insertedAt":`...)
 	b = appendTime(b, tx.InsertedAt)
@@ -240,11 +250,16 @@ func (tx Transaction) appendJSONCut(b []byte) ([]byte, int) {
 	}
 	if len(tx.PostCommitVolumes) > 0 {
 		b = append(b, `,"postCommitVolumes":`...)
+		c.pcv[0] = len(b)
 		b = appendPostCommitVolumes(b, tx.PostCommitVolumes)
+		c.pcv[1] = len(b)
 	}
 	if len(tx.PostCommitEffectiveVolumes) > 0 {
+		c.pcevKey = len(b)
 		b = append(b, `,"postCommitEffectiveVolumes":`...)
+		c.pcev[0] = len(b)
 		b = appendPostCommitVolumes(b, tx.PostCommitEffectiveVolumes)
+		c.pcev[1] = len(b)
 	}
 	if tx.Template != "" {
 		b = append(b, `,"template":`...)
@@ -255,7 +270,7 @@ func (tx Transaction) appendJSONCut(b []byte) ([]byte, int) {
 	} else {
 		b = append(b, `,"reverted":false`...)
 	}
-	cut := len(b)
+	c.pre = len(b)
 	if len(tx.PostCommitVolumes) > 0 {
 		b = append(b, `,"preCommitVolumes":`...)
 		b = appendPreCommitVolumes(b, tx.PostCommitVolumes, tx.Postings)
@@ -264,7 +279,7 @@ func (tx Transaction) appendJSONCut(b []byte) ([]byte, int) {
 		b = append(b, `,"preCommitEffectiveVolumes":`...)
 		b = appendPreCommitVolumes(b, tx.PostCommitEffectiveVolumes, tx.Postings)
 	}
-	return append(b, '}'), cut
+	return append(b, '}'), c
 }
 
 func appendUint(b []byte, n uint64) []byte {
@@ -284,14 +299,26 @@ func appendUint(b []byte, n uint64) []byte {
 // AppendStoredJSON appends p to b as its log stores it, and returns its
 // transaction's JSON as MarshalJSON renders it, in a buffer of its own. The
 // stored form leaves out the transaction's pre-commit volumes, which follow
-// from its post-commit volumes and postings: decoded and rendered again, it
-// gives them back.
+// from its post-commit volumes and postings, and writes post-commit
+// effective volumes equal to the post-commit ones as the string
+// "postCommitVolumes" (samePCV): decoded and rendered again, it gives both
+// back.
 func (p CreatedTransaction) AppendStoredJSON(b []byte) (stored, tx []byte) {
-	tx, cut := p.Transaction.appendJSONCut(make([]byte, 0, 1024))
-	b = slices.Grow(b, cut+64)
-	b = append(append(append(b, `{"transaction":`...), tx[:cut]...), `},"accountMetadata":`...)
+	tx, c := p.Transaction.appendJSONCut(make([]byte, 0, 1024))
+	b = slices.Grow(b, c.pre+64)
+	b = append(b, `{"transaction":`...)
+	if c.pcev[0] > 0 && bytes.Equal(tx[c.pcv[0]:c.pcv[1]], tx[c.pcev[0]:c.pcev[1]]) {
+		b = append(append(append(b, tx[:c.pcevKey]...), `,"postCommitEffectiveVolumes":`+samePCV...), tx[c.pcev[1]:c.pre]...)
+	} else {
+		b = append(b, tx[:c.pre]...)
+	}
+	b = append(b, `},"accountMetadata":`...)
 	return append(appendAccountMetadata(b, p.AccountMetadata), '}'), tx
 }
+
+// samePCV stands, in a stored log, for post-commit effective volumes equal
+// to the post-commit volumes.
+const samePCV = `"postCommitVolumes"`
 
 // MarshalJSON renders {"transaction":…,"accountMetadata":…}.
 func (p CreatedTransaction) MarshalJSON() ([]byte, error) {

@@ -142,33 +142,51 @@ func TestCreatedTransactionMementoMatchesEncodingJSON(t *testing.T) {
 }
 
 // TestStoredJSONDecodesToTheSamePayload: the stored form of a
-// NEW_TRANSACTION log leaves the pre-commit volumes out, and decoding it
-// renders the full JSON again.
+// NEW_TRANSACTION log leaves the pre-commit volumes out, writes effective
+// volumes equal to the post-commit ones as "postCommitVolumes", and
+// decoding it renders the full JSON again.
 func TestStoredJSONDecodesToTheSamePayload(t *testing.T) {
 	at := NewTime(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
 	postings := Postings{NewPosting("world", "users:1", "USD/2", big.NewInt(5)), NewPosting("users:1", "bank", "USD/2", big.NewInt(2))}
-	tx := Transaction{ID: 3, Postings: postings, Metadata: Metadata{"k": "v"}, Timestamp: at, InsertedAt: at, UpdatedAt: at}
-	tx.PostCommitVolumes = ComputePostCommitVolumes(postings, func(string, string) Volumes {
-		return Volumes{Input: big.NewInt(10), Output: big.NewInt(4)}
-	})
-	tx.PostCommitEffectiveVolumes = tx.PostCommitVolumes.Copy()
-	p := CreatedTransaction{Transaction: tx, AccountMetadata: AccountMetadata{"bank": {"a": "b"}}}
-	stored, txJSON := p.AppendStoredJSON(nil)
-	full, _ := p.MarshalJSON()
-	want, _ := tx.MarshalJSON()
-	if !bytes.Equal(txJSON, want) {
-		t.Fatalf("transaction JSON\n got %s\nwant %s", txJSON, want)
+	volumes := func(in, out int64) PostCommitVolumes {
+		return ComputePostCommitVolumes(postings, func(string, string) Volumes {
+			return Volumes{Input: big.NewInt(in), Output: big.NewInt(out)}
+		})
 	}
-	if bytes.Contains(stored, []byte("preCommit")) || len(stored) >= len(full) {
-		t.Fatalf("stored form keeps the pre-commit volumes: %s", stored)
-	}
-	decoded, err := DecodePayload(LogTypeNewTransaction, stored)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, _ := json.Marshal(decoded)
-	if !bytes.Equal(again, full) {
-		t.Fatalf("decoded stored form renders\n%s\nwant\n%s", again, full)
+	for _, c := range []struct {
+		name string
+		pcev PostCommitVolumes
+		same bool // pcev stored as the marker
+	}{
+		{name: "effective volumes equal", pcev: volumes(10, 4), same: true},
+		{name: "effective volumes differ (back-dated)", pcev: volumes(7, 4)},
+		{name: "no effective volumes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tx := Transaction{ID: 3, Postings: postings, Metadata: Metadata{"k": "v"}, Timestamp: at, InsertedAt: at, UpdatedAt: at,
+				PostCommitVolumes: volumes(10, 4), PostCommitEffectiveVolumes: c.pcev}
+			p := CreatedTransaction{Transaction: tx, AccountMetadata: AccountMetadata{"bank": {"a": "b"}}}
+			stored, txJSON := p.AppendStoredJSON(nil)
+			full, _ := p.MarshalJSON()
+			want, _ := tx.MarshalJSON()
+			if !bytes.Equal(txJSON, want) {
+				t.Fatalf("transaction JSON\n got %s\nwant %s", txJSON, want)
+			}
+			if bytes.Contains(stored, []byte("preCommit")) {
+				t.Fatalf("stored form keeps the pre-commit volumes: %s", stored)
+			}
+			if marked := bytes.Contains(stored, []byte(`"postCommitEffectiveVolumes":"postCommitVolumes"`)); marked != c.same {
+				t.Fatalf("effective volumes stored as the marker: %v, want %v: %s", marked, c.same, stored)
+			}
+			decoded, err := DecodePayload(LogTypeNewTransaction, stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := json.Marshal(decoded)
+			if !bytes.Equal(again, full) {
+				t.Fatalf("decoded stored form renders\n%s\nwant\n%s", again, full)
+			}
+		})
 	}
 }
 

@@ -50,7 +50,7 @@ type transactionJSON struct {
 	UpdatedAt                  Time              `json:"updatedAt"`
 	RevertedAt                 *Time             `json:"revertedAt,omitempty"`
 	PostCommitVolumes          PostCommitVolumes `json:"postCommitVolumes,omitempty"`
-	PostCommitEffectiveVolumes PostCommitVolumes `json:"postCommitEffectiveVolumes,omitempty"`
+	PostCommitEffectiveVolumes json.RawMessage   `json:"postCommitEffectiveVolumes,omitempty"`
 	Template                   string            `json:"template,omitempty"`
 	Reverted                   bool              `json:"reverted"`
 	PreCommitVolumes           PostCommitVolumes `json:"preCommitVolumes,omitempty"`
@@ -69,6 +69,10 @@ func (tx *Transaction) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
+	pcev, err := aux.effectiveVolumes()
+	if err != nil {
+		return err
+	}
 	*tx = Transaction{
 		ID:                         aux.ID,
 		Postings:                   aux.Postings,
@@ -79,10 +83,24 @@ func (tx *Transaction) UnmarshalJSON(b []byte) error {
 		UpdatedAt:                  aux.UpdatedAt,
 		RevertedAt:                 aux.RevertedAt,
 		PostCommitVolumes:          aux.PostCommitVolumes,
-		PostCommitEffectiveVolumes: aux.PostCommitEffectiveVolumes,
+		PostCommitEffectiveVolumes: pcev,
 		Template:                   aux.Template,
 	}
 	return nil
+}
+
+// effectiveVolumes decodes the post-commit effective volumes, which a
+// stored log writes as samePCV when they equal the post-commit ones.
+func (aux transactionJSON) effectiveVolumes() (PostCommitVolumes, error) {
+	if string(aux.PostCommitEffectiveVolumes) == samePCV {
+		return aux.PostCommitVolumes.Copy(), nil
+	}
+	var pcev PostCommitVolumes
+	if len(aux.PostCommitEffectiveVolumes) == 0 {
+		return pcev, nil
+	}
+	err := json.Unmarshal(aux.PostCommitEffectiveVolumes, &pcev)
+	return pcev, err
 }
 
 // postings returns tx.Postings, an empty list rather than nil so that it
