@@ -225,8 +225,8 @@ func (s *sequencer) gatherTarget(held int) int {
 }
 
 // fill adds commands to queued until it holds want (or MaxBatch), or the
-// oldest batch in flight lands: then the pipe is about to idle and the
-// batch goes as it is.
+// batch in flight lands: the pipe then has nothing to run, and the batch
+// goes with what it holds.
 func (s *sequencer) fill(queued []*pending, want int, inflight []*flight) ([]*pending, []*flight) {
 	for len(queued) < min(want, s.opts.MaxBatch) {
 		select {
