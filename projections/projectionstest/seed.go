@@ -225,15 +225,14 @@ func (s *Seeder) transaction(batch *pgx.Batch, tx ledger.Transaction) {
 	}
 	// As the writer does: a ledger keeping moves leaves the addresses out.
 	var sources, destinations []string
-	for _, p := range tx.Postings {
-		if s.feature(ledger.FeatureMovesHistory, "ON") {
-			break
-		}
-		if !slices.Contains(sources, p.Source) {
-			sources = append(sources, p.Source)
-		}
-		if !slices.Contains(destinations, p.Destination) {
-			destinations = append(destinations, p.Destination)
+	if !s.feature(ledger.FeatureMovesHistory, "ON") {
+		for _, p := range tx.Postings {
+			if !slices.Contains(sources, p.Source) {
+				sources = append(sources, p.Source)
+			}
+			if !slices.Contains(destinations, p.Destination) {
+				destinations = append(destinations, p.Destination)
+			}
 		}
 	}
 	pcv := map[string]map[string]map[string]*big.Int{}
